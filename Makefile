@@ -1,0 +1,41 @@
+# The two commands of the README: `make demo` and `make test`. Both set themselves up.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.chariots-installed
+
+.PHONY: demo test lint unit docs bench clean venv
+
+$(BIN)/python:
+	@echo "==> creating the virtual environment in $(VENV)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python setup.cfg pyproject.toml
+	@echo "==> installing chariots with its test, docs, sklearn and keras extras"
+	$(BIN)/python -m pip install --quiet -e '.[test,docs,sklearn,keras]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m chariots.demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check chariots tests benchmarks
+	$(BIN)/lint-imports
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider --doctest-modules chariots --doctest-glob='*.rst' tests docs
+
+test: lint
+	$(BIN)/python -m pytest -q --doctest-modules chariots --doctest-glob='*.rst' tests docs
+
+docs: $(STAMP)
+	$(BIN)/sphinx-build -W -b html docs docs/_build/html
+
+bench: $(STAMP)
+	for bench in benchmarks/*.py; do $(BIN)/python $$bench || exit 1; done
+
+clean:
+	rm -rf build dist *.egg-info docs/_build .pytest_cache

@@ -1,0 +1,332 @@
+"""The pipeline: a graph of nodes validated at construction and run by a runner."""
+from __future__ import annotations
+
+import copy
+import difflib
+from collections import deque
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
+
+from chariots.errors import PipelineError
+from chariots.pipelines.callbacks import PipelineCallback
+from chariots.pipelines.nodes import BaseNode, NodeReference, ReservedNodes
+from chariots.versioning import Version
+
+if TYPE_CHECKING:
+    from chariots.pipelines._store_protocol import OpStoreProtocol
+    from chariots.pipelines.runners import BaseRunner
+
+_INPUT = ReservedNodes.pipeline_input
+_OUTPUT = ReservedNodes.pipeline_output
+
+
+class _Graph:
+    """The nodes of a pipeline in execution order, with who consumes whose output."""
+
+    __slots__ = ("order", "consumers")
+
+    def __init__(self, order: Tuple[BaseNode, ...], consumers: Dict[BaseNode, List[BaseNode]]):
+        self.order = order
+        self.consumers = consumers
+
+    def with_nodes(self, replaced: Dict[BaseNode, BaseNode]) -> "_Graph":
+        """Returns the same graph where some nodes are swapped for copies of themselves."""
+        order = tuple(replaced.get(node, node) for node in self.order)
+        consumers = {
+            replaced.get(node, node): [replaced.get(down, down) for down in downs]
+            for node, downs in self.consumers.items()
+        }
+        return _Graph(order, consumers)
+
+
+def _build_graph(pipeline_name: str, nodes: List[BaseNode]) -> _Graph:
+    producers: Dict[str, BaseNode] = {}
+    references: Dict[str, NodeReference] = {_INPUT.value: _INPUT.reference}
+    for node in nodes:
+        if not isinstance(node, BaseNode):
+            raise TypeError(f"pipeline {pipeline_name!r}: {node!r} is not a node")
+        for reference in node.output_references:
+            name = reference.reference
+            if name == _INPUT.value:
+                raise PipelineError(
+                    f"node {node.name!r} of pipeline {pipeline_name!r} outputs to "
+                    f"{_INPUT.value!r}, which is reserved for the pipeline input"
+                )
+            if name in producers:
+                raise PipelineError(
+                    f"output {name!r} of pipeline {pipeline_name!r} is produced by both node "
+                    f"{producers[name].name!r} and node {node.name!r}: output names must be unique"
+                )
+            producers[name] = node
+            references[name] = reference
+
+    consumers: Dict[BaseNode, List[BaseNode]] = {node: [] for node in nodes}
+    consumed: set = set()
+    in_degree: Dict[BaseNode, int] = {node: 0 for node in nodes}
+    last_use: Dict[str, BaseNode] = {}
+    for node in nodes:
+        for symbol in node.input_symbols:
+            if isinstance(symbol, BaseNode):
+                if symbol not in consumers:
+                    raise PipelineError(
+                        f"node {node.name!r} of pipeline {pipeline_name!r} takes node "
+                        f"{symbol.name!r} as input, but that node is not in the pipeline"
+                    )
+                names = [reference.reference for reference in symbol.output_references]
+            else:
+                names = [symbol]
+            for name in names:
+                if name == _OUTPUT.value:
+                    raise PipelineError(
+                        f"node {node.name!r} of pipeline {pipeline_name!r} takes "
+                        f"{_OUTPUT.value!r} as input, but that is the pipeline's output"
+                    )
+                if name not in references:
+                    close = difflib.get_close_matches(name, list(references), n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    raise PipelineError(
+                        f"node {node.name!r} of pipeline {pipeline_name!r} takes input {name!r}, "
+                        f"which no node outputs{hint}"
+                    )
+                consumed.add(name)
+                last_use[name] = node
+                upstream = producers.get(name)
+                if upstream is not None:
+                    if node not in consumers[upstream]:
+                        consumers[upstream].append(node)
+                        in_degree[node] += 1
+        node.replace_symbolic_references(references)
+
+    for name, producer in producers.items():
+        if name != _OUTPUT.value and name not in consumed:
+            raise PipelineError(
+                f"output {name!r} of node {producer.name!r} in pipeline {pipeline_name!r} is used by "
+                f"no node: consume it or name it {_OUTPUT.value!r}"
+            )
+
+    ready = deque(node for node in nodes if in_degree[node] == 0)
+    order: List[BaseNode] = []
+    while ready:
+        node = ready.popleft()
+        order.append(node)
+        for downstream in consumers[node]:
+            in_degree[downstream] -= 1
+            if in_degree[downstream] == 0:
+                ready.append(downstream)
+    if len(order) != len(nodes):
+        stuck = ", ".join(repr(node.name) for node in nodes if in_degree[node] > 0)
+        raise PipelineError(f"pipeline {pipeline_name!r} has a cycle through nodes {stuck}")
+
+    # free each intermediate result once its last consumer has read it
+    release: Dict[BaseNode, List[NodeReference]] = {}
+    for name, node in last_use.items():
+        release.setdefault(node, []).append(references[name])
+    for node in nodes:
+        node._release = tuple(release.get(node, ()))
+    return _Graph(tuple(order), consumers)
+
+
+class Pipeline:
+    """A graph of nodes run in dependency order by a runner.
+
+    The graph is checked when the pipeline is built: every input must name an output of
+    another node (or ``__pipeline_input__``), output names are unique, there is no cycle and
+    every output is consumed (or is ``__pipeline_output__``).
+
+    :param pipeline_nodes: the nodes of the pipeline
+    :param name: the pipeline's name, used in the server's routes and in the op store
+    :param pipeline_callbacks: callbacks run around the pipeline and each of its nodes
+    :param use_worker: whether calls to this pipeline go to a worker by default (None: no
+                       preference)
+    :raises PipelineError: (a ``ValueError``) if the graph is invalid, naming the node
+    """
+
+    def __init__(
+        self,
+        pipeline_nodes: List[BaseNode],
+        name: str,
+        pipeline_callbacks: Optional[List[PipelineCallback]] = None,
+        use_worker: Optional[bool] = None,
+    ):
+        if not isinstance(name, str) or not name:
+            raise PipelineError(f"a pipeline needs a non-empty string name, got {name!r}")
+        self._name = name
+        self._pipeline_callbacks: Tuple[PipelineCallback, ...] = tuple(pipeline_callbacks or ())
+        self.use_worker = use_worker
+        self._graph = _build_graph(name, list(pipeline_nodes))
+
+    @property
+    def name(self) -> str:
+        """the name of the pipeline"""
+        return self._name
+
+    @property
+    def pipeline_nodes(self) -> List[BaseNode]:
+        """the nodes of the pipeline, in execution order"""
+        return list(self._graph.order)
+
+    @property
+    def node_for_name(self) -> Dict[str, BaseNode]:
+        """the nodes of the pipeline by name"""
+        return {node.name: node for node in self._graph.order}
+
+    @property
+    def pipeline_callbacks(self) -> Tuple[PipelineCallback, ...]:
+        """the callbacks of this pipeline"""
+        return self._pipeline_callbacks
+
+    def add_callbacks(self, callbacks: List[PipelineCallback]) -> None:
+        """Appends callbacks to the pipeline (servers add their default callbacks this way)."""
+        self._pipeline_callbacks = self._pipeline_callbacks + tuple(callbacks)
+
+    @property
+    def op_version(self) -> Version:
+        """the version of the pipeline as a whole: its nodes' versions folded in order"""
+        version = Version()
+        for node in self._graph.order:
+            version = version + node.node_version
+        return version
+
+    @property
+    def allow_version_change(self) -> bool:
+        """a pipeline used as a node checks its own nodes instead"""
+        return True
+
+    def execute(self, runner: "BaseRunner", pipeline_input: Any = None) -> Any:
+        """Present because a pipeline can stand where an op does; use a runner instead.
+
+        :raises NotImplementedError: always
+        """
+        raise NotImplementedError(
+            f"pipeline {self.name!r} is run by a runner: runner.run(pipeline, pipeline_input)"
+        )
+
+    def execution_order(self) -> Tuple[BaseNode, ...]:
+        """the nodes in the order a runner executes them (a consistent snapshot)"""
+        return self._graph.order
+
+    def execute_node(
+        self, node: BaseNode, intermediate_results: Dict[NodeReference, Any], runner: "BaseRunner"
+    ) -> Any:
+        """Runs one node on the results of its inputs, with the node callbacks.
+
+        :param node: the node to execute
+        :param intermediate_results: results so far, by output reference; the node's outputs
+                                     are added and inputs nobody else needs are removed
+        :param runner: the runner, for nodes that run a pipeline
+        :raises PipelineError: if the node returns a different number of outputs than declared
+        :returns: the node's output
+        """
+        args = [intermediate_results[reference] for reference in node._input_references]
+        for reference in node._release:
+            del intermediate_results[reference]
+        callbacks = self._pipeline_callbacks
+        for callback in callbacks:
+            callback.before_node_execution(self, node, args)
+        output = node.execute(args, runner)
+        for callback in callbacks:
+            callback.after_node_execution(self, node, args, output)
+        outputs = node._output_references
+        if len(outputs) == 1:
+            intermediate_results[outputs[0]] = output
+        elif outputs:
+            if not isinstance(output, (tuple, list)) or len(output) != len(outputs):
+                got = f"{len(output)} values" if isinstance(output, (tuple, list)) else repr(type(output))
+                raise PipelineError(
+                    f"node {node.name!r} of pipeline {self.name!r} declares {len(outputs)} outputs "
+                    f"{[reference.reference for reference in outputs]} but returned {got}"
+                )
+            for reference, value in zip(outputs, output):
+                intermediate_results[reference] = value
+        return output
+
+    @staticmethod
+    def extract_results(results: Dict[NodeReference, Any]) -> Any:
+        """Returns the pipeline output from the results left once every node ran.
+
+        :param results: the results no node consumed
+        :raises ValueError: if a result other than the pipeline output was left unused
+        :returns: the pipeline's output (None when it has none)
+        """
+        output = results.pop(_OUTPUT.reference, None)
+        if results:
+            unused = ", ".join(repr(reference.reference) for reference in results)
+            raise PipelineError(f"outputs {unused} were used by no node")
+        return output
+
+    def get_all_op_links(self) -> List[Tuple[BaseNode, BaseNode]]:
+        """Every (upstream node, downstream node) pair of the pipeline."""
+        graph = self._graph
+        return [(node, down) for node in graph.order for down in graph.consumers[node]]
+
+    def get_pipeline_versions(self) -> Mapping[BaseNode, Version]:
+        """The version of every node of the pipeline."""
+        return {node: node.node_version for node in self._graph.order}
+
+    def save(self, op_store_client: "OpStoreProtocol") -> None:
+        """Saves every loadable op under its version, and the validated links of every edge.
+
+        :param op_store_client: the op store to write to
+        """
+        graph = self._graph
+        for node in graph.order:
+            node.persist(op_store_client, graph.consumers[node])
+        op_store_client.register_new_pipeline(self)
+
+    def register(self, op_store_client: "OpStoreProtocol") -> None:
+        """Records the pipeline as it is in a store that has never seen it.
+
+        Like :meth:`save`, but the bytes of an op are written only when the store has no
+        version of that op yet, so registering never makes an untrained model the latest.
+        """
+        graph = self._graph
+        for node in graph.order:
+            version = node.node_version
+            if node.requires_runner:
+                node.op.register(op_store_client)
+            elif node.is_loadable and not op_store_client.get_all_versions_of_op(node.name):
+                op_store_client.save_op_bytes(node.name, version, node.op.serialize())
+            for downstream in graph.consumers[node]:
+                op_store_client.register_valid_link(downstream.name, node.name, version)
+        op_store_client.register_new_pipeline(self)
+
+    def load(self, op_store_client: "OpStoreProtocol") -> "Pipeline":
+        """Loads the latest compatible stored version of every loadable node.
+
+        All the new versions are read and checked before any is used: a failed load leaves
+        the pipeline as it was, and a concurrent run sees either all old or all new ops.
+
+        :param op_store_client: the op store to read versions and bytes from
+        :raises VersionError: if a node was not validated with the new version of its input
+        :returns: this pipeline once loaded
+        """
+        self._graph = self._loaded_graph(op_store_client)
+        return self
+
+    def _loaded_graph(self, store: "OpStoreProtocol") -> _Graph:
+        graph = self._graph
+        replaced: Dict[BaseNode, BaseNode] = {}
+        for node in graph.order:
+            if node.requires_runner:
+                inner = copy.copy(node.op)
+                inner._graph = node.op._loaded_graph(store)
+                replaced[node] = node.with_op(inner)
+            else:
+                loaded = node.load_latest_version(store)
+                if loaded is not None:
+                    replaced[node] = loaded
+        new_graph = graph.with_nodes(replaced) if replaced else graph
+        stored_cache: Dict[str, bool] = {}
+        for upstream in new_graph.order:
+            for downstream in new_graph.consumers[upstream]:
+                if not downstream.is_loadable:
+                    continue
+                if downstream.name not in stored_cache:
+                    stored_cache[downstream.name] = bool(
+                        store.get_all_versions_of_op(downstream.name)
+                    )
+                if stored_cache[downstream.name]:
+                    downstream.check_version_compatibility(upstream, store)
+        return new_graph
+
+    def __repr__(self) -> str:
+        return f"<OP {self.name}>"

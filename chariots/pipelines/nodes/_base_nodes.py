@@ -1,0 +1,159 @@
+"""The abstract node: a slot of a pipeline, linked to its inputs and outputs."""
+from __future__ import annotations
+
+import abc
+from typing import TYPE_CHECKING, Any, List, Mapping, Optional, Union
+
+from chariots.errors import PipelineError
+from chariots.pipelines.nodes._node_reference import NodeReference, ReservedNodes
+
+if TYPE_CHECKING:
+    from chariots.pipelines._store_protocol import OpStoreProtocol
+    from chariots.versioning import Version
+
+NodeInput = Union[str, "BaseNode", ReservedNodes]
+
+
+def _symbol(value: Any) -> Union[str, "BaseNode"]:
+    if isinstance(value, ReservedNodes):
+        return value.value
+    if isinstance(value, (str, BaseNode)):
+        return value
+    raise TypeError(
+        f"a node input or output must be a name (str), a node or a ReservedNodes, got {value!r}"
+    )
+
+
+class BaseNode(abc.ABC):
+    """A step of a pipeline, consuming the outputs of other nodes and producing its own.
+
+    Subclasses define :attr:`node_version`, :attr:`name`, :meth:`execute` and
+    :meth:`load_latest_version`.
+
+    :param input_nodes: the names (or nodes) whose outputs this node consumes, in order
+    :param output_nodes: the name of this node's output, or a list of names when it returns
+                         a tuple to be split; ``__pipeline_output__`` for the pipeline's output
+    """
+
+    def __init__(
+        self,
+        input_nodes: Optional[List[NodeInput]] = None,
+        output_nodes: Union[List[NodeInput], NodeInput, None] = None,
+    ):
+        if isinstance(input_nodes, (str, BaseNode, ReservedNodes)):
+            input_nodes = [input_nodes]
+        if output_nodes is None:
+            output_nodes = []
+        elif not isinstance(output_nodes, (list, tuple)):
+            output_nodes = [output_nodes]
+        self._input_symbols = [_symbol(value) for value in (input_nodes or [])]
+        self._output_symbols = [_symbol(value) for value in output_nodes]
+        for symbol in self._output_symbols:
+            if isinstance(symbol, BaseNode):
+                raise TypeError(f"node {self.name!r}: an output must be named by a string")
+        self._output_references = tuple(
+            ReservedNodes(symbol).reference if symbol in _RESERVED else NodeReference(self, symbol)
+            for symbol in self._output_symbols
+        )
+        self._input_references: tuple[NodeReference, ...] = ()
+        self._release: tuple[NodeReference, ...] = ()
+
+    @property
+    @abc.abstractmethod
+    def name(self) -> str:
+        """the name of the node"""
+
+    @property
+    @abc.abstractmethod
+    def node_version(self) -> "Version":
+        """the version of this node"""
+
+    @abc.abstractmethod
+    def execute(self, *params) -> Any:
+        """Runs the node's computation on the outputs of its input nodes."""
+
+    @abc.abstractmethod
+    def load_latest_version(self, store_to_look_in: "OpStoreProtocol") -> Optional["BaseNode"]:
+        """Returns a copy of this node in its latest stored version, or None to keep this one."""
+
+    @property
+    def input_symbols(self) -> list:
+        """the inputs as given at construction (names or nodes)"""
+        return list(self._input_symbols)
+
+    @property
+    def output_references(self) -> tuple[NodeReference, ...]:
+        """the different outputs of this node"""
+        return self._output_references
+
+    @property
+    def input_references(self) -> tuple[NodeReference, ...]:
+        """the resolved inputs of this node (set when its pipeline is built)"""
+        return self._input_references
+
+    @property
+    def is_loadable(self) -> bool:
+        """whether this node has state that pipelines save and load"""
+        return False
+
+    @property
+    def requires_runner(self) -> bool:
+        """whether this node needs a runner to execute (a pipeline used as a node)"""
+        return False
+
+    @property
+    def require_saver(self) -> bool:
+        """whether this node needs a saver to execute"""
+        return False
+
+    def replace_symbolic_references(
+        self, symbolic_to_real_node: Mapping[str, NodeReference]
+    ) -> "BaseNode":
+        """Resolves the inputs given by name or by node into output references.
+
+        :param symbolic_to_real_node: every output reference of the pipeline, by name
+        :raises PipelineError: if an input names no output, or a node with several outputs is
+                               used directly
+        :returns: this node
+        """
+        resolved = []
+        for symbol in self._input_symbols:
+            if isinstance(symbol, BaseNode):
+                if len(symbol.output_references) != 1:
+                    raise PipelineError(
+                        f"node {self.name!r} uses node {symbol.name!r} directly as an input, but it "
+                        f"has {len(symbol.output_references)} outputs: name the output instead"
+                    )
+                resolved.append(symbol.output_references[0])
+            else:
+                resolved.append(symbolic_to_real_node[symbol])
+        self._input_references = tuple(resolved)
+        return self
+
+    def check_version_compatibility(
+        self, upstream_node: "BaseNode", store_to_look_in: "OpStoreProtocol"
+    ) -> None:
+        """Checks this node accepts the current version of an upstream node (stateless: always).
+
+        :raises VersionError: when the two nodes are not compatible
+        """
+
+    def persist(
+        self, store: "OpStoreProtocol", downstream_nodes: Optional[List["BaseNode"]]
+    ) -> Optional["Version"]:
+        """Records this node's version as valid for each downstream node.
+
+        :param store: the op store to write to
+        :param downstream_nodes: the nodes consuming this node's outputs
+        :returns: the version recorded
+        """
+        version = self.node_version
+        for downstream in downstream_nodes or ():
+            store.register_valid_link(downstream.name, self.name, version)
+        return version
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+
+_RESERVED = frozenset(member.value for member in ReservedNodes)

@@ -1,0 +1,149 @@
+"""The node placing an op (or a whole pipeline) in a pipeline."""
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any, List, Optional, Union
+
+from chariots.errors import VersionError
+from chariots.pipelines.nodes._base_nodes import BaseNode, NodeInput
+from chariots.pipelines.ops import BaseOp, LoadableOp
+
+if TYPE_CHECKING:
+    from chariots.pipelines._store_protocol import OpStoreProtocol
+    from chariots.pipelines.runners import BaseRunner
+    from chariots.versioning import Version
+
+
+class Node(BaseNode):
+    """Places an op in a pipeline: which outputs feed it and how its result is named.
+
+    :param op: the op this node runs (a :class:`~chariots.pipelines.Pipeline` works too)
+    :param input_nodes: the outputs given to the op, one positional argument each, in order
+    :param output_nodes: the name of the op's output, or one name per element when the op
+                         returns a tuple
+    """
+
+    def __init__(
+        self,
+        op: BaseOp,
+        input_nodes: Optional[List[NodeInput]] = None,
+        output_nodes: Union[List[NodeInput], NodeInput, None] = None,
+    ):
+        from chariots.pipelines._pipeline import Pipeline
+
+        if not isinstance(op, (BaseOp, Pipeline)):
+            raise TypeError(f"Node needs an op (a BaseOp or a Pipeline), got {op!r}")
+        self._op = op
+        self._is_pipeline = isinstance(op, Pipeline)
+        super().__init__(input_nodes, output_nodes)
+
+    @property
+    def op(self) -> BaseOp:
+        """the op this node runs"""
+        return self._op
+
+    @property
+    def name(self) -> str:
+        """the name of the node: the name of its op"""
+        return self._op.name
+
+    @property
+    def node_version(self) -> "Version":
+        """the version of the node's op"""
+        return self._op.op_version
+
+    @property
+    def is_loadable(self) -> bool:
+        """whether the op has state to save and load"""
+        return isinstance(self._op, LoadableOp)
+
+    @property
+    def requires_runner(self) -> bool:
+        """whether the op is a pipeline, which needs a runner to execute"""
+        return self._is_pipeline
+
+    def execute(self, params: List[Any], runner: Optional["BaseRunner"] = None) -> Any:
+        """Runs the op on the node's inputs.
+
+        :param params: the inputs, one per input node
+        :param runner: the runner for a pipeline op
+        :raises ValueError: if the op is a pipeline and no runner is given
+        :returns: the op's output
+        """
+        if self._is_pipeline:
+            if runner is None:
+                raise ValueError(f"node {self.name!r} runs a pipeline and needs a runner")
+            pipeline_input = params[0] if len(params) == 1 else (list(params) or None)
+            return runner.run(self._op, pipeline_input)
+        return self._op.execute_with_all_callbacks(params)
+
+    def with_op(self, op: BaseOp) -> "Node":
+        """Returns a copy of this node, wired the same way, running ``op`` instead."""
+        clone = copy.copy(self)
+        clone._op = op
+        return clone
+
+    def load_latest_version(self, store_to_look_in: "OpStoreProtocol") -> Optional["Node"]:
+        """Returns a copy of this node holding the latest stored version of its op.
+
+        The in-memory op is kept (None is returned) when the store has no version of it, when
+        its major version is not among the stored ones (its code changed), or when it already
+        is the latest version.
+
+        :param store_to_look_in: the op store to read versions and bytes from
+        """
+        if not self.is_loadable:
+            return None
+        versions = store_to_look_in.get_all_versions_of_op(self.name)
+        if not versions:
+            return None
+        current = self.node_version
+        if current.major not in {version.major for version in versions}:
+            return None
+        latest = max(versions, key=lambda version: version.creation_time)
+        if latest == current:
+            return None
+        op_bytes = store_to_look_in.get_op_bytes_for_version(self.name, latest)
+        new_op = copy.copy(self._op)
+        new_op.load(op_bytes)
+        return self.with_op(new_op)
+
+    def check_version_compatibility(
+        self, upstream_node: BaseNode, store_to_look_in: "OpStoreProtocol"
+    ) -> None:
+        """Checks that this node's op was validated with the upstream node's current major.
+
+        :param upstream_node: the node feeding this one
+        :param store_to_look_in: the op store holding the validated links
+        :raises VersionError: when no validated link matches
+        """
+        if self._op.allow_version_change:
+            return
+        upstream_version = upstream_node.node_version
+        validated = store_to_look_in.get_validated_links(self.name, upstream_node.name)
+        if upstream_version.major in {version.major for version in validated}:
+            return
+        raise VersionError(
+            "the pipeline you requested cannot be loaded because of version incompatibility"
+            f"{VersionError.hint}: op {self.name!r} ({self.node_version!r}) was never validated "
+            f"with version {upstream_version!r} of its upstream op {upstream_node.name!r}; "
+            f"retrain {self.name!r} on it, save the training pipeline, then reload"
+        )
+
+    def persist(
+        self, store: "OpStoreProtocol", downstream_nodes: Optional[List[BaseNode]]
+    ) -> Optional["Version"]:
+        """Saves the op's bytes under its version (for loadable ops) and the validated links.
+
+        :param store: the op store to write to
+        :param downstream_nodes: the nodes consuming this node's outputs
+        :returns: the version saved
+        """
+        if self._is_pipeline:
+            self._op.save(store)
+        version = self.node_version
+        if self.is_loadable:
+            store.save_op_bytes(self.name, version, self._op.serialize())
+        for downstream in downstream_nodes or ():
+            store.register_valid_link(downstream.name, self.name, version)
+        return version
