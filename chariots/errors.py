@@ -3,6 +3,7 @@ from __future__ import annotations
 
 __all__ = [
     "ChariotsError",
+    "ChariotsWarning",
     "VersionError",
     "BackendError",
     "PipelineError",
@@ -100,3 +101,7 @@ class AuthenticationError(ChariotsError, PermissionError):
 
 class JobError(ChariotsError, RuntimeError):
     """An asynchronous job failed or cannot be run."""
+
+
+class ChariotsWarning(UserWarning):
+    """Something worked but probably not as intended (the test suite turns these into errors)."""
