@@ -60,8 +60,8 @@ class OpStoreError(ChariotsError):
     """The op store could not answer a request."""
 
 
-class NotFoundError(ChariotsError, LookupError):
-    """The pipeline, op, version or job asked for does not exist."""
+class NotFoundError(ChariotsError, LookupError, ValueError):
+    """The pipeline, op, version or job asked for does not exist (a ``ValueError`` too, as the docs promise)."""
 
     status_code = 404
 

@@ -222,7 +222,11 @@ class Pipeline:
         callbacks = self._pipeline_callbacks
         for callback in callbacks:
             callback.before_node_execution(self, node, args)
-        output = node.execute(args, runner)
+        try:
+            output = node.execute(args, runner)
+        except Exception as error:
+            error.add_note(f"while running node {node.name!r} of pipeline {self.name!r}")
+            raise
         for callback in callbacks:
             callback.after_node_execution(self, node, args, output)
         outputs = node._output_references
