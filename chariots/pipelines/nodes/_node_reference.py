@@ -24,6 +24,16 @@ class NodeReference:
     def __repr__(self) -> str:
         return f"<NodeReference {self.reference}>"
 
+    def __reduce__(self):
+        if self.node is None:
+            # the reserved references are singletons: keep them so after pickling
+            return _reserved_reference, (self.reference,)
+        return NodeReference, (self.node, self.reference)
+
+
+def _reserved_reference(name: str) -> NodeReference:
+    return ReservedNodes(name).reference
+
 
 _PIPELINE_INPUT = NodeReference(None, "__pipeline_input__")
 _PIPELINE_OUTPUT = NodeReference(None, "__pipeline_output__")
