@@ -200,6 +200,11 @@ class Pipeline:
             f"pipeline {self.name!r} is run by a runner: runner.run(pipeline, pipeline_input)"
         )
 
+    def snapshot(self) -> "Pipeline":
+        """A view of the pipeline pinned to its current ops: a concurrent :meth:`load` does not
+        change it, so a run and the versions it reports always match."""
+        return copy.copy(self)
+
     def execution_order(self) -> Tuple[BaseNode, ...]:
         """the nodes in the order a runner executes them (a consistent snapshot)"""
         return self._graph.order

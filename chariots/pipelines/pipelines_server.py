@@ -150,7 +150,7 @@ class PipelinesServer(flask.Flask):
 
     def run_pipeline(self, pipeline_name: str, pipeline_input: Any = None) -> PipelineResponse:
         """Runs a pipeline in this process and returns its response."""
-        pipeline = self.get_pipeline(pipeline_name)
+        pipeline = self.get_pipeline(pipeline_name).snapshot()
         value = self.runner.run(pipeline, pipeline_input)
         versions = {node.name: version for node, version in pipeline.get_pipeline_versions().items()}
         return PipelineResponse(value, versions)

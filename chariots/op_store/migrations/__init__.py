@@ -1,0 +1,57 @@
+"""Schema migrations of the op store database (Alembic, driven by Flask-Migrate or ``upgrade_database``)."""
+from __future__ import annotations
+
+import os
+from typing import Union
+
+from sqlalchemy import Engine, create_engine, text
+
+__all__ = ["MIGRATIONS_DIRECTORY", "upgrade_database", "main"]
+
+#: the Alembic script directory shipped in the package (``env.py``, ``versions/``)
+MIGRATIONS_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
+
+# any constant works: it only has to be the same for every op store process
+_POSTGRES_LOCK_ID = 0x43484152
+
+
+def upgrade_database(db: Union[str, Engine], revision: str = "head") -> None:
+    """Brings an op store database up to date (creating its tables when it is fresh).
+
+    Safe to run again on an up-to-date database, and on PostgreSQL safe to run from several
+    processes at once (they take turns on an advisory lock).
+
+    :param db: a SQLAlchemy database URL or engine
+    :param revision: the Alembic revision to upgrade to
+    :raises sqlalchemy.exc.OperationalError: if the database cannot be reached
+    """
+    from alembic import command
+    from alembic.config import Config
+
+    engine = create_engine(db) if isinstance(db, str) else db
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS_DIRECTORY)
+    try:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _POSTGRES_LOCK_ID})
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        if isinstance(db, str):
+            engine.dispose()
+
+
+def main(argv: Union[list, None] = None) -> None:
+    """Command line: ``python -m chariots.op_store.migrations DB_URL [REVISION]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m chariots.op_store.migrations",
+        description="Create or upgrade the tables of a Chariots op store database.",
+    )
+    parser.add_argument("db_url", help="SQLAlchemy URL of the database, e.g. sqlite:////tmp/op_store.db")
+    parser.add_argument("revision", nargs="?", default="head", help="revision to upgrade to (default: head)")
+    arguments = parser.parse_args(argv)
+    upgrade_database(arguments.db_url, arguments.revision)
+    print(f"op store database {arguments.db_url} upgraded to {arguments.revision}")

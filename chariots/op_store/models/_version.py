@@ -1,0 +1,30 @@
+"""A saved version of an op; its bytes are in the saver."""
+from __future__ import annotations
+
+from sqlalchemy import Double, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from chariots.op_store.models._base import db
+from chariots.versioning import Version
+
+
+class DBVersion(db.Model):
+    """One saved version of an op. A row exists only once the op's bytes are in the saver."""
+
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("op_id", "major", "minor", "patch"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    op_id: Mapped[int] = mapped_column(ForeignKey("ops.id", ondelete="CASCADE"))
+    major: Mapped[str] = mapped_column(String(40))
+    minor: Mapped[str] = mapped_column(String(40))
+    patch: Mapped[str] = mapped_column(String(40))
+    creation_time: Mapped[float] = mapped_column(Double)
+    saved_at: Mapped[float] = mapped_column(Double)
+
+    def to_version(self) -> Version:
+        """The :class:`~chariots.versioning.Version` this row stands for."""
+        return Version(self.major, self.minor, self.patch, creation_time=self.creation_time)
+
+    def __repr__(self) -> str:
+        return f"<DBVersion op={self.op_id} {self.major[:5]}.{self.minor[:5]}.{self.patch[:5]}>"

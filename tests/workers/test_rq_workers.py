@@ -1,0 +1,109 @@
+"""Asynchronous pipeline calls through real Redis and real RQ worker processes."""
+import itertools
+import os
+import signal
+import time
+
+import pytest
+from redis import Redis
+
+from chariots.errors import NotFoundError, ServiceUnavailableError
+from chariots.pipelines import PipelinesServer
+from chariots.pipelines._serving import use_worker_for_call
+from chariots.testing import TestPipelinesClient
+from chariots.workers import JobStatus, RQWorkerPool
+from tests.workers.conftest import wait_for
+from tests.workers.worker_ops import Explode, Sleep, is_odd_pipeline, single
+
+
+def test_a_worker_call_is_queued_then_done_with_the_value(worker_pool):
+    pipeline = is_odd_pipeline()
+    client = TestPipelinesClient(PipelinesServer([pipeline], worker_pool=worker_pool, import_name="app"))
+    response = client.call_pipeline(pipeline, 4, use_worker=True)
+    assert response.job_status is JobStatus.queued and response.value is None and response.job_id
+    worker_pool.spawn_worker()
+    done = wait_for(client, response, pipeline)
+    assert done.job_status is JobStatus.done
+    assert done.value is True
+    assert set(done.versions) == {"addoneop", "isoddop"}
+    assert worker_pool.n_workers == 1
+
+
+def test_a_job_enqueued_through_one_server_is_fetched_through_another(worker_pool, redis_url):
+    pipeline = is_odd_pipeline()
+    first = TestPipelinesClient(PipelinesServer([pipeline], worker_pool=worker_pool, import_name="first"))
+    other_pool = RQWorkerPool(redis=Redis.from_url(redis_url))
+    second = TestPipelinesClient(PipelinesServer([is_odd_pipeline()], worker_pool=other_pool, import_name="second"))
+    response = first.call_pipeline(pipeline, 5, use_worker=True)
+    worker_pool.spawn_worker()
+    done = wait_for(second, response, pipeline)
+    assert (done.job_status, done.value) == (JobStatus.done, False)
+
+
+def test_an_op_that_raises_gives_a_failed_job_with_the_error(worker_pool):
+    pipeline = single(Explode(), "explode")
+    client = TestPipelinesClient(PipelinesServer([pipeline], worker_pool=worker_pool, import_name="app"))
+    response = client.call_pipeline(pipeline, 3, use_worker=True)
+    worker_pool.spawn_worker()
+    failed = wait_for(client, response, pipeline)
+    assert failed.job_status is JobStatus.failed and failed.value is None
+    assert failed.error == {"type": "RuntimeError", "message": "exploded on 3"}
+
+
+def test_a_worker_killed_mid_job_ends_failed_not_stuck(worker_pool):
+    pipeline = single(Sleep(), "sleepy")
+    client = TestPipelinesClient(PipelinesServer([pipeline], worker_pool=worker_pool, import_name="app"))
+    response = client.call_pipeline(pipeline, 60, use_worker=True)
+    worker = worker_pool.spawn_worker()
+    wait_for(client, response, pipeline, statuses=(JobStatus.running,))
+    time.sleep(0.3)  # let the job record which process runs it
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(10)
+    failed = wait_for(client, response, pipeline)
+    assert failed.job_status is JobStatus.failed
+    assert failed.error["type"] == "WorkerDied"
+    assert "died before it finished" in failed.error["message"]
+
+
+def test_unknown_job_is_a_404(worker_pool):
+    pipeline = is_odd_pipeline()
+    client = TestPipelinesClient(PipelinesServer([pipeline], worker_pool=worker_pool, import_name="app"))
+    with pytest.raises(NotFoundError, match="no job 'nope' in the worker queue"):
+        client.fetch_job("nope", pipeline)
+
+
+def test_redis_unreachable_gives_503_for_async_calls_and_sync_calls_keep_working(free_port):
+    pool = RQWorkerPool(redis_kwargs={"host": "127.0.0.1", "port": free_port(), "socket_connect_timeout": 1})
+    pipeline = is_odd_pipeline()
+    client = TestPipelinesClient(PipelinesServer([pipeline], worker_pool=pool, import_name="app"))
+    with pytest.raises(ServiceUnavailableError, match="cannot reach Redis at 127.0.0.1:[0-9]+ for the worker queue"):
+        client.call_pipeline(pipeline, 4, use_worker=True)
+    assert client.call_pipeline(pipeline, 4).value is True
+    with pytest.raises(ServiceUnavailableError):
+        client.fetch_job("some-id", pipeline)
+
+
+FLAGS = (None, True, False)
+
+
+@pytest.mark.parametrize("app_flag, pipeline_flag, request_flag", list(itertools.product(FLAGS, FLAGS, FLAGS)))
+def test_use_worker_rules(app_flag, pipeline_flag, request_flag, worker_pool):
+    flags = (app_flag, pipeline_flag, request_flag)
+    expected = False not in flags and True in flags
+    assert use_worker_for_call(*flags) is expected
+    pipeline = is_odd_pipeline(use_worker=pipeline_flag)
+    app = PipelinesServer([pipeline], worker_pool=worker_pool, use_workers=app_flag, import_name="rules")
+    response = TestPipelinesClient(app).call_pipeline(pipeline, 2, use_worker=request_flag)
+    if expected:
+        assert (response.job_status, response.value) == (JobStatus.queued, None)
+        assert worker_pool.queue.count == 1
+    else:
+        assert (response.job_status, response.value, response.job_id) == (JobStatus.done, False, None)
+        assert worker_pool.queue.count == 0
+
+
+def test_asking_for_a_worker_without_a_pool_is_a_clear_error():
+    pipeline = is_odd_pipeline(use_worker=True)
+    client = TestPipelinesClient(PipelinesServer([pipeline], import_name="app"))
+    with pytest.raises(Exception, match="asked to run in a worker but this server has no worker_pool"):
+        client.call_pipeline(pipeline, 2)
