@@ -105,3 +105,11 @@ class JobError(ChariotsError, RuntimeError):
 
 class ChariotsWarning(UserWarning):
     """Something worked but probably not as intended (the test suite turns these into errors)."""
+
+
+class MLOpError(ChariotsError, ValueError):
+    """An ML op cannot do what its mode asks: predict before it was trained or loaded, use a
+    predict function its model lacks, or load bytes that are not a saved ML op."""
+
+
+__all__.append("MLOpError")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from chariots.pipelines import Pipeline, PipelinesServer
 
 QUEUE_NAME = "chariots_workers"
+_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*): (.*)$")
 
 
 def _import_rq():
@@ -150,7 +152,7 @@ class RQWorkerPool(BaseWorkerPool):
         message = f"the worker running this job (pid {worker['pid']}) died before it finished"
         with self._redis.pipeline() as pipe:
             job.set_status(job.get_status().__class__.FAILED, pipeline=pipe)
-            job.started_job_registry.remove(job, pipeline=pipe)
+            job.started_job_registry.remove_executions(job, pipeline=pipe)
             job._handle_failure(exc_string=f"WorkerDied: {message}", pipeline=pipe)
             pipe.execute()
 
@@ -158,9 +160,14 @@ class RQWorkerPool(BaseWorkerPool):
     def _job_error(job) -> Dict[str, str]:
         result = job.latest_result()
         text = (result.exc_string if result is not None else None) or "the job failed without a reason"
-        last = [line for line in text.strip().splitlines() if line.strip()][-1]
-        error_type, _, message = last.partition(": ")
-        return {"type": error_type.rsplit(".", 1)[-1], "message": message or last}
+        lines = [line for line in text.strip().splitlines() if line.strip()]
+        for index in range(len(lines) - 1, -1, -1):
+            match = _EXCEPTION_LINE.match(lines[index])
+            if match:
+                # the exception line, then its notes (which node of which pipeline raised)
+                message = "; ".join([match.group(2), *lines[index + 1:]])
+                return {"type": match.group(1).rsplit(".", 1)[-1], "message": message}
+        return {"type": "JobError", "message": lines[-1] if lines else text}
 
 
 def _default_runner():

@@ -6,12 +6,13 @@ import time
 
 import pytest
 from redis import Redis
+from rq.job import Job
 
 from chariots.errors import NotFoundError, ServiceUnavailableError
 from chariots.pipelines import PipelinesServer
 from chariots.pipelines._serving import use_worker_for_call
 from chariots.testing import TestPipelinesClient
-from chariots.workers import JobStatus, RQWorkerPool
+from chariots.workers import DillRQSerializer, JobStatus, RQWorkerPool
 from tests.workers.conftest import wait_for
 from tests.workers.worker_ops import Explode, Sleep, is_odd_pipeline, single
 
@@ -47,7 +48,10 @@ def test_an_op_that_raises_gives_a_failed_job_with_the_error(worker_pool):
     worker_pool.spawn_worker()
     failed = wait_for(client, response, pipeline)
     assert failed.job_status is JobStatus.failed and failed.value is None
-    assert failed.error == {"type": "RuntimeError", "message": "exploded on 3"}
+    assert failed.error == {
+        "type": "RuntimeError",
+        "message": "exploded on 3; while running node 'explode' of pipeline 'explode'",
+    }
 
 
 def test_a_worker_killed_mid_job_ends_failed_not_stuck(worker_pool):
@@ -56,7 +60,12 @@ def test_a_worker_killed_mid_job_ends_failed_not_stuck(worker_pool):
     response = client.call_pipeline(pipeline, 60, use_worker=True)
     worker = worker_pool.spawn_worker()
     wait_for(client, response, pipeline, statuses=(JobStatus.running,))
-    time.sleep(0.3)  # let the job record which process runs it
+    job = Job.fetch(response.job_id, connection=worker_pool.redis, serializer=DillRQSerializer)
+    deadline = time.monotonic() + 10
+    while "chariots_worker" not in job.get_meta(refresh=True) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # RQ runs the job in a forked work horse in its own session: kill it and its worker
+    os.kill(job.meta["chariots_worker"]["pid"], signal.SIGKILL)
     os.killpg(worker.pid, signal.SIGKILL)
     worker.wait(10)
     failed = wait_for(client, response, pipeline)
@@ -98,7 +107,7 @@ def test_use_worker_rules(app_flag, pipeline_flag, request_flag, worker_pool):
         assert (response.job_status, response.value) == (JobStatus.queued, None)
         assert worker_pool.queue.count == 1
     else:
-        assert (response.job_status, response.value, response.job_id) == (JobStatus.done, False, None)
+        assert (response.job_status, response.value, response.job_id) == (JobStatus.done, True, None)
         assert worker_pool.queue.count == 0
 
 

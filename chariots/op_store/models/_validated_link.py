@@ -13,7 +13,9 @@ class DBValidatedLink(db.Model):
 
     __tablename__ = "validated_links"
     __table_args__ = (
-        UniqueConstraint("downstream_op_id", "upstream_op_id", "major", "minor", "patch"),
+        UniqueConstraint(
+            "downstream_op_id", "upstream_op_id", "major", "minor", "patch", name="uq_validated_links_version"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

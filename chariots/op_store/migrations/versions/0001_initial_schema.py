@@ -61,7 +61,7 @@ def upgrade() -> None:
             "major",
             "minor",
             "patch",
-            name="uq_validated_links_downstream_op_id_upstream_op_id_major_minor_patch",
+            name="uq_validated_links_version",
         ),
     )
     op.create_table(
