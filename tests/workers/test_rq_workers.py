@@ -82,7 +82,10 @@ def test_unknown_job_is_a_404(worker_pool):
 
 
 def test_redis_unreachable_gives_503_for_async_calls_and_sync_calls_keep_working(free_port):
-    pool = RQWorkerPool(redis_kwargs={"host": "127.0.0.1", "port": free_port(), "socket_connect_timeout": 1})
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    pool = RQWorkerPool(redis_kwargs={"host": "127.0.0.1", "port": free_port(), "retry": Retry(NoBackoff(), 0)})
     pipeline = is_odd_pipeline()
     client = TestPipelinesClient(PipelinesServer([pipeline], worker_pool=pool, import_name="app"))
     with pytest.raises(ServiceUnavailableError, match="cannot reach Redis at 127.0.0.1:[0-9]+ for the worker queue"):
