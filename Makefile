@@ -16,9 +16,16 @@ $(STAMP): $(BIN)/python setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,docs,sklearn,keras]'
 	@touch $(STAMP)
 
+DEMO_STAMP := $(VENV)/.chariots-demo-installed
+
+$(DEMO_STAMP): $(BIN)/python setup.cfg pyproject.toml
+	@echo "==> installing chariots with its sklearn extra"
+	$(BIN)/python -m pip install --quiet -e '.[sklearn]'
+	@touch $(DEMO_STAMP)
+
 venv: $(STAMP)
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/python -m chariots.demo
 
 lint: $(STAMP)
