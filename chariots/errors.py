@@ -111,5 +111,16 @@ class MLOpError(ChariotsError, ValueError):
     """An ML op cannot do what its mode asks: predict before it was trained or loaded, use a
     predict function its model lacks, or load bytes that are not a saved ML op."""
 
+    status_code = 400
+
 
 __all__.append("MLOpError")
+
+
+class TemplateError(ChariotsError, ValueError):
+    """A project cannot be created from the Chariots template: an unknown variable, a value the
+    template refuses (such as a project name that is not a Python package name), or an existing
+    project folder."""
+
+
+__all__.append("TemplateError")

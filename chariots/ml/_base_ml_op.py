@@ -30,9 +30,15 @@ class _AbstractVersionableMeta(VersionableMeta, abc.ABCMeta):
     """Versioned classes that can declare abstract methods."""
 
 
-def _accepted_inputs(method: Any) -> Tuple[range, Tuple[str, ...]]:
+def _accepted_inputs(cls: type, method_name: str) -> Tuple[range, Tuple[str, ...]]:
     """The numbers of positional inputs a method accepts (``self`` aside) and their names."""
-    parameters = list(inspect.signature(method).parameters.values())[1:]
+    method = getattr(cls, method_name)
+    try:
+        parameters = list(inspect.signature(method).parameters.values())
+    except (TypeError, ValueError):  # not introspectable: accept anything
+        return range(0, sys.maxsize), ()
+    if not isinstance(inspect.getattr_static(cls, method_name), (staticmethod, classmethod)):
+        parameters = parameters[1:]
     positional = [
         parameter
         for parameter in parameters
@@ -89,8 +95,8 @@ class BaseMLOp(LoadableOp, metaclass=_AbstractVersionableMeta):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         # input counts are read from the signatures once, so execute only compares a length
-        cls._fit_inputs, cls._fit_input_names = _accepted_inputs(cls.fit)
-        cls._predict_inputs, cls._predict_input_names = _accepted_inputs(cls.predict)
+        cls._fit_inputs, cls._fit_input_names = _accepted_inputs(cls, "fit")
+        cls._predict_inputs, cls._predict_input_names = _accepted_inputs(cls, "predict")
         VersionType(cls.training_update_version)  # fail at class creation on a bad value
 
     def __init__(self, mode: MLMode, op_callbacks: Optional[List[OpCallBack]] = None):
@@ -249,7 +255,14 @@ class BaseMLOp(LoadableOp, metaclass=_AbstractVersionableMeta):
                 f"op {self.name!r} was saved by Chariots {header.get('chariots_version')} in a newer "
                 "format than this version of Chariots reads: upgrade Chariots to load it"
             )
-        model = self.serializer_cls().deserialize_object(serialized_object[model_start:])
+        try:
+            model = self.serializer_cls().deserialize_object(serialized_object[model_start:])
+        except Exception as error:
+            error.add_note(
+                f"while loading the model of op {self.name!r} with {self.serializer_cls.__name__}; it "
+                f"was saved with {header.get('serializer')} by Chariots {header.get('chariots_version')}"
+            )
+            raise
         self._model = model
         self._last_training_time = header["last_training_time"]
         self._saved_with = header.get("chariots_version")

@@ -12,11 +12,14 @@ def main(argv=None) -> None:
     parser.add_argument("--port", type=int, default=6379)
     parser.add_argument("--db", type=int, default=0)
     parser.add_argument("--burst", action="store_true", help="stop once the queue is empty")
+    parser.add_argument("--log-level", default="INFO", help="the worker's logging level (default INFO)")
     arguments = parser.parse_args(argv)
-    run_worker(arguments.host, arguments.port, arguments.db, burst=arguments.burst)
+    run_worker(arguments.host, arguments.port, arguments.db, burst=arguments.burst, log_level=arguments.log_level)
 
 
-def run_worker(host: str, port: int, db: int = 0, burst: bool = False, password=None) -> None:
+def run_worker(
+    host: str, port: int, db: int = 0, burst: bool = False, password=None, log_level: str = "INFO"
+) -> None:
     """Works the Chariots queue of the Redis at ``host:port``."""
     from redis import Redis
     from rq import Queue, Worker
@@ -26,7 +29,7 @@ def run_worker(host: str, port: int, db: int = 0, burst: bool = False, password=
 
     redis = Redis(host=host, port=port, db=db, password=password or os.environ.get("CHARIOTS_REDIS_PASSWORD"))
     queue = Queue(QUEUE_NAME, connection=redis, serializer=DillRQSerializer)
-    Worker([queue], connection=redis, serializer=DillRQSerializer).work(burst=burst)
+    Worker([queue], connection=redis, serializer=DillRQSerializer).work(burst=burst, logging_level=log_level)
 
 
 if __name__ == "__main__":

@@ -79,15 +79,17 @@ class RQWorkerPool(BaseWorkerPool):
         except redis_module.exceptions.ConnectionError as error:
             raise self._unreachable(error) from error
 
-    def spawn_worker(self, burst: bool = False) -> subprocess.Popen:
+    def spawn_worker(self, burst: bool = False, log_level: str = "WARNING") -> subprocess.Popen:
         """Starts an RQ worker process for this pool's queue, in its own process group.
 
         :param burst: stop the worker once the queue is empty
+        :param log_level: the worker's logging level
         :returns: the worker process
         """
         kwargs = self._redis.connection_pool.connection_kwargs
         command = [sys.executable, "-m", "chariots.workers", "--host", str(kwargs.get("host", "localhost")),
-                   "--port", str(kwargs.get("port", 6379)), "--db", str(kwargs.get("db", 0))]
+                   "--port", str(kwargs.get("port", 6379)), "--db", str(kwargs.get("db", 0)),
+                   "--log-level", log_level]
         if burst:
             command.append("--burst")
         env = dict(os.environ)
