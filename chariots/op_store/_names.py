@@ -1,4 +1,5 @@
 """Checks of the names and versions the op store receives, and the saver paths built from them."""
+
 from __future__ import annotations
 
 import re
@@ -37,12 +38,7 @@ def check_node_name(name: object, what: str = "name") -> str:
     :raises InvalidNameError: if it is not a non-empty string of at most 255 printable characters
     :returns: the name
     """
-    if (
-        not isinstance(name, str)
-        or not name
-        or len(name) > _MAX_NAME_LENGTH
-        or not name.isprintable()
-    ):
+    if not isinstance(name, str) or not name or len(name) > _MAX_NAME_LENGTH or not name.isprintable():
         raise InvalidNameError(
             f"{what} {name!r} is invalid: expected 1 to {_MAX_NAME_LENGTH} printable characters "
             "(no NUL, newline or other control character)"

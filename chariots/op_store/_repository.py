@@ -1,4 +1,5 @@
 """The op store's database operations, on a SQLAlchemy session, free of any HTTP concern."""
+
 from __future__ import annotations
 
 import time
@@ -159,7 +160,9 @@ def record_pipeline(session: Session, pipeline_name: str, node_names: List[str])
         pipeline.updated_at = now
         session.flush()
         return False
-    session.add(DBPipeline(name=pipeline_name, node_names=list(node_names), registered_at=now, updated_at=now))
+    session.add(
+        DBPipeline(name=pipeline_name, node_names=list(node_names), registered_at=now, updated_at=now)
+    )
     session.flush()
     return True
 

@@ -1,15 +1,16 @@
-"""In-process clients to test pipelines and op store servers without starting servers."""
+"""Testing clients driving the pipelines server and the op store in process, without a real server."""
+
 from __future__ import annotations
 
 import importlib
 from typing import Any
 
+from chariots.testing._op_store_client import TestOpStoreClient
+
 __all__ = ["TestOpStoreClient", "TestPipelinesClient"]
 
-_LAZY = {
-    "TestOpStoreClient": "chariots.testing._op_store_client",
-    "TestPipelinesClient": "chariots.testing._pipelines_client",
-}
+# the pipelines client pulls in the pipelines server: load it only when asked for
+_LAZY = {"TestPipelinesClient": "chariots.testing._pipelines_client"}
 
 
 def __getattr__(name: str) -> Any:

@@ -54,7 +54,7 @@ class Version:
     :param creation_time: the creation time stamp, ``time.time()`` when not given
     """
 
-    __slots__ = ("_subs", "_creation_time")
+    __slots__ = ("_subs", "_creation_time", "_text")
 
     def __init__(self, major=None, minor=None, patch=None, creation_time: float | None = None):
         self._subs = {
@@ -63,6 +63,7 @@ class Version:
             VersionType.PATCH: _SubVersion(patch),
         }
         self._creation_time = time.time() if creation_time is None else float(creation_time)
+        self._text: str | None = None
 
     @property
     def major(self) -> str:
@@ -92,6 +93,7 @@ class Version:
         :returns: this version, updated
         """
         self._subs[VersionType(version_type)].update(input_bytes)
+        self._text = None
         return self
 
     def update_major(self, input_bytes: bytes) -> "Version":
@@ -140,7 +142,10 @@ class Version:
         return f"<Version, major:{self.major[:5]}, minor: {self.minor[:5]}, patch: {self.patch[:5]}>"
 
     def __str__(self) -> str:
-        return _SEPARATOR.join((self.major, self.minor, self.patch, repr(self.creation_time)))
+        if self._text is None:
+            # cached: servers send the versions of every node with every response
+            self._text = _SEPARATOR.join((self.major, self.minor, self.patch, repr(self.creation_time)))
+        return self._text
 
     @classmethod
     def parse(cls, version_string: str) -> "Version":

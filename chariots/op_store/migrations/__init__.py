@@ -1,4 +1,5 @@
 """Schema migrations of the op store database (Alembic, driven by Flask-Migrate or ``upgrade_database``)."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Runs :func:`chariots.op_store.migrations.main`."""
+
 from chariots.op_store.migrations import main
 
 main()

@@ -1,4 +1,5 @@
 """Alembic environment of the op store: runs migrations on a given connection or the Flask app's engine."""
+
 from __future__ import annotations
 
 from alembic import context

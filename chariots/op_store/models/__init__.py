@@ -1,4 +1,5 @@
 """The op store's database models (SQLAlchemy 2 through Flask-SQLAlchemy)."""
+
 from __future__ import annotations
 
 from chariots.op_store.models._base import Base, db

@@ -1,4 +1,5 @@
 """The declarative base and the Flask-SQLAlchemy extension every op store app registers."""
+
 from __future__ import annotations
 
 from flask_sqlalchemy import SQLAlchemy

@@ -1,4 +1,5 @@
 """An op known to the store, by name."""
+
 from __future__ import annotations
 
 from sqlalchemy import String

@@ -1,4 +1,5 @@
 """A pipeline registered or saved in the store."""
+
 from __future__ import annotations
 
 from typing import List

@@ -1,4 +1,5 @@
 """A validated link: a downstream op was trained on (validated with) a version of an upstream op."""
+
 from __future__ import annotations
 
 from sqlalchemy import Double, ForeignKey, String, UniqueConstraint

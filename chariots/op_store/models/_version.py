@@ -1,4 +1,5 @@
 """A saved version of an op; its bytes are in the saver."""
+
 from __future__ import annotations
 
 from sqlalchemy import Double, ForeignKey, String, UniqueConstraint

@@ -1,4 +1,5 @@
 """Savers: where the op store puts the bytes of saved ops (local files, Google Cloud Storage)."""
+
 from __future__ import annotations
 
 from chariots.op_store.savers._base_saver import BaseSaver

@@ -1,4 +1,5 @@
 """The saver interface: a tiny file system rooted at ``root_path``."""
+
 from __future__ import annotations
 
 import io

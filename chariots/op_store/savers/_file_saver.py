@@ -1,4 +1,5 @@
 """A saver writing to the local file system, atomically."""
+
 from __future__ import annotations
 
 import os

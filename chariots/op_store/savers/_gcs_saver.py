@@ -1,4 +1,5 @@
 """A saver writing to a Google Cloud Storage bucket (needs ``pip install chariots[gcs]``)."""
+
 from __future__ import annotations
 
 import threading

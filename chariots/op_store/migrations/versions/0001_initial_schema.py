@@ -4,6 +4,7 @@ Revision ID: 0001
 Revises:
 Create Date: 2024-11-25
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -49,7 +50,10 @@ def upgrade() -> None:
         sa.Column("upstream_op_id", sa.Integer(), nullable=False),
         *_version_columns(),
         sa.ForeignKeyConstraint(
-            ["downstream_op_id"], ["ops.id"], name="fk_validated_links_downstream_op_id_ops", ondelete="CASCADE"
+            ["downstream_op_id"],
+            ["ops.id"],
+            name="fk_validated_links_downstream_op_id_ops",
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["upstream_op_id"], ["ops.id"], name="fk_validated_links_upstream_op_id_ops", ondelete="CASCADE"
