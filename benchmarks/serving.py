@@ -107,7 +107,7 @@ def bench_http(seconds: float) -> None:
 def bench_jobs(jobs: int) -> None:
     try:
         from redis import Redis
-        from rq import Queue, Worker
+        from rq import Queue
     except ImportError:
         print("jobs: skipped (pip install chariots[workers])")
         return

@@ -52,7 +52,8 @@ def main() -> int:
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
         _step(f"starting its pipelines server on {url} (op store: files and SQLite under {project_dir})")
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(project_dir), os.environ.get("PYTHONPATH")])))
+        python_path = os.pathsep.join(filter(None, [str(project_dir), os.environ.get("PYTHONPATH")]))
+        env = dict(os.environ, PYTHONPATH=python_path)
         server = subprocess.Popen(
             [sys.executable, "-m", f"{PROJECT}.cli", "start", "--host", "127.0.0.1", "--port", str(port)],
             cwd=project_dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,

@@ -14,7 +14,7 @@ runner = SequentialRunner()
 def test_op_callback_example_prints_like_the_docs(capsys):
     class PrintOpName(OpCallBack):
         def before_execution(self, op, args: List[Any]):
-            print("{} called with {}".format(op.name, args))
+            print(f"{op.name} called with {args}")
 
     is_even_pipeline = Pipeline(
         [
@@ -31,10 +31,10 @@ def test_op_callback_example_prints_like_the_docs(capsys):
 def test_pipeline_callback_example_prints_like_the_docs(capsys):
     class MyPipelineLogger(PipelineCallback):
         def before_execution(self, pipeline, args):
-            print("running {}".format(pipeline))
+            print(f"running {pipeline}")
 
         def before_node_execution(self, pipeline, node, args):
-            print("running {} for {}".format(node.name, pipeline.name))
+            print(f"running {node.name} for {pipeline.name}")
 
     is_even_pipeline = Pipeline(
         [
