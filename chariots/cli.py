@@ -1,0 +1,516 @@
+"""The ``chariots`` command: scaffold a project, serve the op store and pipelines, run workers.
+
+Every command parses its options, calls the library and prints the result; a bad option or
+configuration ends with ``Error: <what is wrong and how to fix it>`` and exit status 1 or 2,
+never a traceback.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import sys
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import click
+
+from chariots.errors import ChariotsError, TemplateError
+
+if TYPE_CHECKING:
+    from chariots.config import ChariotsConfig
+    from chariots.pipelines import Pipeline
+
+__all__ = ["cli", "main", "generate_project", "check_template_context", "template_directory"]
+
+_CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class _ChariotsGroup(click.Group):
+    """A click group turning Chariots errors (a bad config, a missing extra ...) into clean messages."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ChariotsError as error:
+            raise click.ClickException(str(error)) from error
+
+
+def _version() -> str:
+    from chariots import __version__
+
+    return __version__
+
+
+@click.group(cls=_ChariotsGroup, context_settings=_CONTEXT_SETTINGS)
+@click.version_option(_version(), "-V", "--version", prog_name="chariots")
+def cli() -> None:
+    """Chariots: versioned machine-learning pipelines served as Flask micro-services.
+
+    \b
+    chariots new                        create a project (with the iris example by default)
+    chariots db-upgrade -c config.yaml  create or upgrade the op store's tables
+    chariots op-store -c config.yaml    serve the op store
+    chariots pipelines -c config.yaml -p my_project.pipelines:pipelines
+                                        serve pipelines
+    chariots workers -c config.yaml     run a worker for asynchronous calls
+
+    Run `chariots COMMAND --help` for the options of a command.
+    """
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """Console-script entry point of ``chariots``.
+
+    :param argv: the arguments (``sys.argv[1:]`` when None)
+    """
+    cli.main(args=list(argv) if argv is not None else None, prog_name="chariots")
+
+
+# --------------------------------------------------------------------------- helpers
+def _load_config(config_file: Optional[str]) -> "ChariotsConfig":
+    from chariots.config import ChariotsConfig
+
+    return ChariotsConfig(config_file)
+
+
+_config_option = click.option(
+    "-c", "--config", "config_file", metavar="FILE", type=click.Path(dir_okay=False),
+    help="YAML config file with the op_store, pipelines and pipelines_workers sections.",
+)
+
+
+def _host_option(what: str):
+    return click.option("--host", metavar="HOST", help=f"Host to listen on (overrides the config's {what}).")
+
+
+def _port_option(what: str):
+    return click.option(
+        "--port", metavar="PORT", type=click.IntRange(1, 65535),
+        help=f"Port to listen on (overrides the config's {what}).",
+    )
+
+
+def _auth_option(envvar: str):
+    return click.option(
+        "--auth-token", envvar=envvar, metavar="TOKEN", default=None,
+        help=f"Require 'Authorization: Bearer TOKEN' on every request but health checks (env: {envvar}).",
+    )
+
+
+_OP_STORE_TOKEN = "CHARIOTS_OP_STORE_AUTH_TOKEN"
+
+
+def _serve(app: Any, host: str, port: int, what: str) -> None:
+    """Serves a WSGI app until interrupted (Ctrl+C or SIGTERM)."""
+    import signal
+
+    from werkzeug.serving import make_server
+
+    try:
+        server = make_server(host, port, app, threaded=True)
+    except SystemExit:
+        # werkzeug printed the reason (address in use, unknown host) and exits
+        raise click.ClickException(
+            f"cannot serve the {what} on {host}:{port} (see the reason above)"
+        ) from None
+    except OSError as error:
+        raise click.ClickException(f"cannot serve the {what} on {host}:{port}: {error}") from None
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    shown_host = f"[{host}]" if ":" in host else host
+    click.echo(f"Serving the {what} on http://{shown_host}:{server.server_port} (press Ctrl+C to stop)")
+    try:
+        server.serve_forever()  # returns on Ctrl+C or SIGTERM
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        signal.signal(signal.SIGTERM, previous)
+    click.echo(f"Stopped the {what}")
+
+
+def _import_pipelines(references: Sequence[str]) -> List["Pipeline"]:
+    """Imports the pipelines named by ``module.path:attribute`` references."""
+    from chariots.pipelines import Pipeline
+
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # the user's project, as `flask run` does
+    pipelines: List[Pipeline] = []
+    for reference in references:
+        module_name, _, attribute = reference.partition(":")
+        if not module_name or not attribute:
+            raise click.BadParameter(
+                f"{reference!r} is not MODULE:ATTRIBUTE, e.g. my_project.pipelines:pipelines",
+                param_hint="'--pipelines'",
+            )
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as error:  # the user's module may raise anything while importing
+            raise click.BadParameter(
+                f"cannot import module {module_name!r}: {type(error).__name__}: {error}",
+                param_hint="'--pipelines'",
+            ) from None
+        value: Any = module
+        for part in attribute.split("."):
+            if not hasattr(value, part):
+                raise click.BadParameter(
+                    f"module {module_name!r} has no attribute {attribute!r}", param_hint="'--pipelines'"
+                )
+            value = getattr(value, part)
+        items = [value] if isinstance(value, Pipeline) else value
+        if not isinstance(items, (list, tuple)) or not all(isinstance(item, Pipeline) for item in items):
+            raise click.BadParameter(
+                f"{reference} is a {type(value).__name__}, expected a Pipeline or a list of Pipelines",
+                param_hint="'--pipelines'",
+            )
+        pipelines.extend(items)
+    return pipelines
+
+
+# --------------------------------------------------------------------------- new
+def template_directory() -> str:
+    """The folder of the cookiecutter template shipped with Chariots.
+
+    :raises TemplateError: if the installation lacks it
+    """
+    try:
+        import chariots_template
+
+        directory = os.path.dirname(os.path.abspath(chariots_template.__file__))
+    except ImportError:
+        # a source checkout run without installing: the template sits next to the package
+        import chariots
+
+        root = os.path.dirname(os.path.dirname(os.path.abspath(chariots.__file__)))
+        directory = os.path.join(root, "chariots_template")
+    if not os.path.isfile(os.path.join(directory, "cookiecutter.json")):
+        raise TemplateError(
+            f"the Chariots project template is missing (looked in {directory}): reinstall chariots"
+        )
+    return directory
+
+
+def _template_variables() -> Dict[str, Any]:
+    with open(os.path.join(template_directory(), "cookiecutter.json"), encoding="utf-8") as stream:
+        return json.load(stream)
+
+
+def check_template_context(extra_context: Mapping[str, Any]) -> None:
+    """Checks values given for the template's variables before anything is written.
+
+    :param extra_context: template variable -> value
+    :raises TemplateError: for an unknown variable, a value outside a variable's choices, or a
+                           ``project_name`` that cannot be a Python package name
+    """
+    import difflib
+
+    variables = _template_variables()
+    public = [name for name in variables if not name.startswith("_")]
+    for key, value in extra_context.items():
+        if key not in variables:
+            close = difflib.get_close_matches(key, public, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise TemplateError(f"unknown template variable {key!r} (variables: {', '.join(public)}){hint}")
+        choices = variables[key]
+        if isinstance(choices, list) and value not in choices:
+            raise TemplateError(
+                f"{key} must be one of {', '.join(repr(choice) for choice in choices)}, got {value!r}"
+            )
+    if "project_name" in extra_context:
+        _check_project_name(str(extra_context["project_name"]))
+
+
+def _check_project_name(name: str) -> None:
+    # the template's pre-generation hook checks the names typed at the prompt the same way
+    import keyword
+    import re
+
+    problem = None
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        problem = "use lower-case letters, digits and _, starting with a letter or _"
+    elif keyword.iskeyword(name):
+        problem = "it is a Python keyword"
+    elif name in sys.stdlib_module_names or name in {"chariots", "tests", "test"}:
+        problem = "a module of that name already exists and would be shadowed"
+    if problem:
+        raise TemplateError(
+            f"project_name {name!r} cannot be a Python package name: {problem} (e.g. iris, my_project)"
+        )
+
+
+def generate_project(
+    output_dir: str = ".",
+    extra_context: Optional[Mapping[str, Any]] = None,
+    no_input: bool = True,
+    overwrite_if_exists: bool = False,
+) -> str:
+    """Creates a project from the Chariots template (what ``chariots new`` runs).
+
+    :param output_dir: the folder to create the project folder in
+    :param extra_context: values of template variables (``project_name``, ``use_iris_example`` ...)
+    :param no_input: use the defaults for the variables not given instead of prompting
+    :param overwrite_if_exists: write into an existing project folder
+    :raises TemplateError: if a value is refused or the project folder already exists
+    :returns: the path of the created project
+    """
+    from cookiecutter.exceptions import CookiecutterException, FailedHookException, OutputDirExistsException
+    from cookiecutter.main import cookiecutter
+
+    context = dict(extra_context or {})
+    check_template_context(context)
+    context.setdefault("_chariots_version", _version())
+    # cookiecutter logs a traceback when a hook refuses an answer: the hook already said why
+    logger = logging.getLogger("cookiecutter")
+    quiet = logging.NullHandler()
+    logger.addHandler(quiet)
+    try:
+        return cookiecutter(
+            template_directory(),
+            no_input=no_input,
+            output_dir=output_dir,
+            extra_context=context,
+            overwrite_if_exists=overwrite_if_exists,
+        )
+    except OutputDirExistsException as error:
+        reason = str(error).removeprefix("Error: ")
+        raise TemplateError(
+            f"{reason}: choose another project_name or output folder, or overwrite it "
+            "(chariots new --overwrite-if-exists)"
+        ) from None
+    except FailedHookException:
+        raise TemplateError(
+            "the project was not created: the template refused an answer (reason above)"
+        ) from None
+    except (CookiecutterException, ValueError) as error:
+        raise TemplateError(f"the project was not created: {error}") from None
+    finally:
+        logger.removeHandler(quiet)
+
+
+def _parse_extra_context(
+    ctx: click.Context, param: click.Parameter, values: Tuple[str, ...]
+) -> Dict[str, str]:
+    context: Dict[str, str] = {}
+    for value in values:
+        key, equal, item = value.partition("=")
+        if not equal or not key.strip():
+            raise click.BadParameter(f"{value!r} is not KEY=VALUE, e.g. project_name=my_project")
+        context[key.strip()] = item
+    try:
+        check_template_context(context)
+    except TemplateError as error:
+        raise click.BadParameter(str(error)) from None
+    return context
+
+
+@cli.command(context_settings=_CONTEXT_SETTINGS, short_help="Create a project from the Chariots template.")
+@click.option("--no-input", is_flag=True, help="Do not prompt: use the defaults and --extra-context.")
+@click.option(
+    "-o", "--output-dir", default=".", show_default=True, metavar="DIR", type=click.Path(file_okay=False),
+    help="Folder to create the project in.",
+)
+@click.option(
+    "-e", "--extra-context", "extra_context", multiple=True, metavar="KEY=VALUE",
+    callback=_parse_extra_context,
+    help="Set a template variable (repeatable), e.g. -e project_name=flowers -e use_iris_example=n.",
+)
+@click.option("-f", "--overwrite-if-exists", is_flag=True, help="Write into an existing project folder.")
+def new(no_input: bool, output_dir: str, extra_context: Dict[str, str], overwrite_if_exists: bool) -> None:
+    """Create a Chariots project from the Chariots template.
+
+    Asks for the project name, author, description and whether to include the iris example
+    (the defaults are shown in brackets), then creates the project folder in --output-dir.
+
+    \b
+    Variables: project_name, author, email, description, version, license, use_iris_example.
+    """
+    try:
+        project = generate_project(
+            output_dir, extra_context, no_input=no_input, overwrite_if_exists=overwrite_if_exists
+        )
+    except EOFError:
+        raise click.ClickException(
+            "no answer to the template's questions (standard input is closed): "
+            "run `chariots new --no-input` to use the defaults and --extra-context values"
+        ) from None
+    name = os.path.basename(project)
+    click.echo(f"Created the Chariots project {name} in {project}")
+    click.echo(f"Next: cd {project} && pip install -e . && {name} start")
+
+
+# --------------------------------------------------------------------------- servers
+@cli.command("op-store", context_settings=_CONTEXT_SETTINGS, short_help="Serve an op store.")
+@_config_option
+@_host_option("op_store.server_host")
+@_port_option("op_store.server_port")
+@_auth_option(_OP_STORE_TOKEN)
+def op_store(
+    config_file: Optional[str], host: Optional[str], port: Optional[int], auth_token: Optional[str]
+) -> None:
+    """Start an op store server from the op_store section of a config file.
+
+    The server creates or upgrades its database tables when it starts. The section needs
+    saver_type and saver_kwargs, and usually op_store_db_url (an in-memory SQLite database
+    otherwise), e.g.
+
+    \b
+    op_store:
+      saver_type: file-saver
+      saver_kwargs: {root_path: /srv/chariots/ops}
+      op_store_db_url: sqlite:////srv/chariots/op_store.db
+      server_host: 127.0.0.1
+      server_port: 5001
+    """
+    if config_file is None:
+        raise click.UsageError("--config is required: the op store needs its saver and database settings")
+    config = _load_config(config_file).op_store_config
+    saver = config.get_saver()  # fails early and clearly when the saver is not configured
+    from chariots.op_store import OpStoreServer
+
+    server_kwargs: Dict[str, Any] = {"auth_token": auth_token} if auth_token else {}
+    if config.op_store_db_url is not None:
+        server_kwargs["db_url"] = config.op_store_db_url
+    server = OpStoreServer(saver, **server_kwargs)
+    _serve(getattr(server, "flask", server), host or config.host, port or config.port, "op store")
+
+
+@cli.command(context_settings=_CONTEXT_SETTINGS, short_help="Serve pipelines.")
+@_config_option
+@click.option(
+    "-p", "--pipelines", "pipeline_references", multiple=True, required=True, metavar="MODULE:ATTRIBUTE",
+    help="The pipelines to serve: a Pipeline or a list of Pipelines, e.g. my_project.pipelines:pipelines "
+    "(repeatable; the current folder is importable).",
+)
+@_host_option("pipelines.server_host")
+@_port_option("pipelines.server_port")
+@_auth_option("CHARIOTS_PIPELINES_AUTH_TOKEN")
+@click.option(
+    "--op-store-auth-token", envvar=_OP_STORE_TOKEN, metavar="TOKEN", default=None,
+    help=f"The op store's token, when it requires one (env: {_OP_STORE_TOKEN}).",
+)
+def pipelines(
+    config_file: Optional[str],
+    pipeline_references: Tuple[str, ...],
+    host: Optional[str],
+    port: Optional[int],
+    auth_token: Optional[str],
+    op_store_auth_token: Optional[str],
+) -> None:
+    """Start a pipelines server for the given pipelines.
+
+    The config's pipelines section sets the runner, host and port; with an op_store section
+    the server loads and saves through that op store, and with a pipelines_workers section it
+    sends calls to workers. Without --config, the server has no op store and no workers.
+    """
+    config = _load_config(config_file)
+    config.pipelines_config.pipelines.extend(_import_pipelines(pipeline_references))
+    config.pipelines_config.check()  # e.g. two pipelines of the same name
+    server_kwargs = {"auth_token": auth_token} if auth_token else {}
+    try:
+        server = config.get_pipelines_server(op_store_auth_token=op_store_auth_token, **server_kwargs)
+    except ConnectionError as error:
+        raise click.ClickException(f"the pipelines server cannot start: {error}") from None
+    pipelines_config = config.pipelines_config
+    _serve(server, host or pipelines_config.host, port or pipelines_config.port, "pipelines server")
+
+
+@cli.command(context_settings=_CONTEXT_SETTINGS, short_help="Run a worker for asynchronous calls.")
+@_config_option
+@click.option("--burst", is_flag=True, help="Stop once the queue is empty instead of waiting for jobs.")
+def workers(config_file: Optional[str], burst: bool) -> None:
+    """Run a worker from the pipelines_workers section of a config file.
+
+    The worker takes pipeline calls from the queue until stopped (Ctrl+C). The modules of
+    the pipelines' ops must be importable: run it from your project's folder.
+    """
+    if config_file is None:
+        raise click.UsageError("--config is required: the worker needs the pipelines_workers section")
+    pool = _load_config(config_file).get_pipelines_worker_pool()
+    from chariots.workers import RQWorkerPool
+
+    if not isinstance(pool, RQWorkerPool):
+        raise click.ClickException(f"`chariots workers` cannot run workers of a {type(pool).__name__}")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    _run_rq_worker(pool, burst)
+
+
+def _run_rq_worker(pool: Any, burst: bool) -> None:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from rq import Worker
+    from rq.exceptions import StopRequested
+
+    from chariots.workers import DillRQSerializer
+
+    redis_kwargs = pool.redis.connection_pool.connection_kwargs
+    where = f"{redis_kwargs.get('host', '?')}:{redis_kwargs.get('port', '?')}"
+    try:
+        pool.redis.ping()
+    except RedisConnectionError as error:
+        raise click.ClickException(f"cannot reach Redis at {where}: {error}") from None
+    click.echo(f"Worker listening to the {pool.queue.name!r} queue of Redis at {where}")
+    worker = Worker([pool.queue], connection=pool.redis, serializer=DillRQSerializer)
+    try:
+        worker.work(burst=burst)
+    except StopRequested:  # a stop signal while the worker was already shutting down
+        pass
+    click.echo("Worker stopped")
+
+
+# --------------------------------------------------------------------------- database
+def _upgrade(db_url: str, revision: str) -> None:
+    from alembic.util.exc import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from chariots.op_store.migrations import upgrade_database
+
+    try:
+        upgrade_database(db_url, revision)
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise click.ClickException(f"cannot upgrade the op store database {db_url}: {reason}") from None
+    except CommandError as error:
+        raise click.ClickException(f"cannot upgrade the op store database {db_url}: {error}") from None
+
+
+@cli.command(
+    "db-upgrade", context_settings=_CONTEXT_SETTINGS, short_help="Create or upgrade the op store's tables."
+)
+@_config_option
+@click.option(
+    "--db-url", metavar="URL", help="SQLAlchemy URL of the database (overrides op_store.op_store_db_url)."
+)
+@click.option("--revision", default="head", show_default=True, help="Schema revision to upgrade to.")
+def db_upgrade(config_file: Optional[str], db_url: Optional[str], revision: str) -> None:
+    """Create or upgrade the tables of an op store database.
+
+    Safe to run again on an up-to-date database. Give --db-url, or a --config whose op_store
+    section has op_store_db_url.
+    """
+    if db_url is None:
+        if config_file is None:
+            raise click.UsageError("give --db-url URL or --config FILE (with op_store.op_store_db_url)")
+        db_url = _load_config(config_file).op_store_config.op_store_db_url
+        if db_url is None:
+            raise click.ClickException(f"config file {config_file!r} has no op_store.op_store_db_url")
+    else:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(db_url)
+        except ArgumentError:
+            raise click.BadParameter(
+                f"{db_url!r} is not a SQLAlchemy URL, e.g. sqlite:////tmp/op_store.db",
+                param_hint="'--db-url'",
+            ) from None
+    _upgrade(db_url, revision)
+    click.echo(f"Op store database {db_url} is at revision {revision}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

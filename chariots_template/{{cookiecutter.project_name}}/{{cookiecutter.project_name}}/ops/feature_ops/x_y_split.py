@@ -1,0 +1,15 @@
+"""The op separating the features from the target."""
+import numpy as np
+import pandas as pd
+from chariots.pipelines.ops import BaseOp
+
+
+class XYSplit(BaseOp):
+    """Splits the iris DataFrame into the features ``X`` and the ``target`` ``y``.
+
+    Both come out as numpy arrays, like the plain lists clients send for predictions, so the
+    models are trained and queried on the same kind of input.
+    """
+
+    def execute(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        return df.drop(columns="target").to_numpy(), df["target"].to_numpy()

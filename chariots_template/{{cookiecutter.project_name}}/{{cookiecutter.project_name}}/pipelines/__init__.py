@@ -1,0 +1,55 @@
+{%- if cookiecutter.use_iris_example == "y" -%}
+"""The pipelines: ``train_iris`` trains the models, ``pred_iris`` predicts with them.
+
+After training, save ``train_iris`` and reload ``pred_iris`` so it uses the trained models.
+"""
+from chariots.ml import MLMode
+from chariots.pipelines import Pipeline
+from chariots.pipelines.nodes import Node
+
+from {{ cookiecutter.project_name }}.ops.data_ops import DownloadIris
+from {{ cookiecutter.project_name }}.ops.feature_ops import FromArray, XYSplit
+from {{ cookiecutter.project_name }}.ops.model_ops import IrisPCA, IrisRF
+
+__all__ = ["pipelines", "pred_iris", "train_iris"]
+
+train_iris = Pipeline(
+    [
+        Node(DownloadIris(), output_nodes="iris_df"),
+        Node(XYSplit(), input_nodes=["iris_df"], output_nodes=["raw_X", "y"]),
+        Node(IrisPCA(MLMode.FIT_PREDICT), input_nodes=["raw_X"], output_nodes="pca_X"),
+        Node(IrisRF(MLMode.FIT), input_nodes=["pca_X", "y"]),
+    ],
+    "train_iris",
+)
+
+pred_iris = Pipeline(
+    [
+        Node(IrisPCA(MLMode.PREDICT), input_nodes=["__pipeline_input__"], output_nodes="x_pca"),
+        Node(IrisRF(MLMode.PREDICT), input_nodes=["x_pca"], output_nodes="pred"),
+        Node(FromArray(), input_nodes=["pred"], output_nodes="__pipeline_output__"),
+    ],
+    "pred_iris",
+)
+
+#: the pipelines the app serves
+pipelines = [train_iris, pred_iris]
+{%- else -%}
+"""The pipelines the app serves.
+
+Build them from the ops of :mod:`{{ cookiecutter.project_name }}.ops` and add them to ``pipelines``::
+
+    from chariots.pipelines import Pipeline
+    from chariots.pipelines.nodes import Node
+
+    my_pipeline = Pipeline([Node(MyOp(), input_nodes=["__pipeline_input__"],
+                                 output_nodes="__pipeline_output__")], "my_pipeline")
+    pipelines = [my_pipeline]
+"""
+from chariots.pipelines import Pipeline
+
+__all__ = ["pipelines"]
+
+#: the pipelines the app serves
+pipelines: list[Pipeline] = []
+{%- endif %}
