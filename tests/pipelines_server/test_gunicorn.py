@@ -1,6 +1,5 @@
 """The pipelines server under gunicorn, a production WSGI server."""
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -9,19 +8,14 @@ import pytest
 import requests
 
 from chariots.pipelines import PipelinesClient
+from tests.conftest import free_port
 from tests.workers.worker_ops import is_odd_pipeline
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
 def gunicorn_url():
     pytest.importorskip("gunicorn")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
          "tests.pipelines_server.gunicorn_app:app"],

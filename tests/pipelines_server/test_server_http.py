@@ -42,14 +42,14 @@ def is_odd():
 
 
 @pytest.fixture
-def server_url(serve, is_odd):
+def server_url(wsgi_server, is_odd):
     failing = Pipeline([Node(Fails(), input_nodes=["__pipeline_input__"], output_nodes="__pipeline_output__")],
                        "failing")
     arrays = Pipeline([Node(ToArray(), input_nodes=["__pipeline_input__"], output_nodes="__pipeline_output__")],
                       "arrays")
     app = PipelinesServer([is_odd, failing, arrays], op_store_client=InMemoryOpStore(), import_name="simple_app",
                           max_content_length=10_000)
-    return serve(app)
+    return wsgi_server(app)
 
 
 def test_docs_is_odd_example(server_url, is_odd):
@@ -122,8 +122,8 @@ def test_a_body_over_the_cap_is_a_413(server_url, is_odd):
     assert PipelinesClient(server_url).call_pipeline(is_odd, 1).value is False
 
 
-def test_bearer_token_protects_every_route_but_health_checks(serve, is_odd):
-    url = serve(PipelinesServer([is_odd], import_name="secured", auth_token="s3cret"))
+def test_bearer_token_protects_every_route_but_health_checks(wsgi_server, is_odd):
+    url = wsgi_server(PipelinesServer([is_odd], import_name="secured", auth_token="s3cret"))
     assert requests.get(url + "/health_check").status_code == 200
     assert requests.get(url + "/pipelines/simple_pipeline/health_check").status_code == 200
     with pytest.raises(AuthenticationError, match="no bearer token was sent"):
@@ -134,8 +134,8 @@ def test_bearer_token_protects_every_route_but_health_checks(serve, is_odd):
     assert PipelinesClient(url, auth_token="s3cret").call_pipeline(is_odd, 1).value is False
 
 
-def test_save_or_load_without_an_op_store_is_a_clear_error(serve, is_odd):
-    client = PipelinesClient(serve(PipelinesServer([is_odd], import_name="no_store")))
+def test_save_or_load_without_an_op_store_is_a_clear_error(wsgi_server, is_odd):
+    client = PipelinesClient(wsgi_server(PipelinesServer([is_odd], import_name="no_store")))
     with pytest.raises(ChariotsError, match="this server has no op store: pass op_store_client="):
         client.save_pipeline(is_odd)
 
@@ -162,16 +162,16 @@ def _two_model_pipelines():
     return train, pred
 
 
-def test_server_restarted_on_the_same_store_serves_the_saved_models(serve):
+def test_server_restarted_on_the_same_store_serves_the_saved_models(wsgi_server):
     store = InMemoryOpStore()
     train, pred = _two_model_pipelines()
-    client = PipelinesClient(serve(PipelinesServer([train, pred], op_store_client=store, import_name="a")))
+    client = PipelinesClient(wsgi_server(PipelinesServer([train, pred], op_store_client=store, import_name="a")))
     client.call_pipeline(train, 100)
     client.save_pipeline(train)
     client.load_pipeline(pred)
     assert client.call_pipeline(pred, 1).value == 102
     train, pred = _two_model_pipelines()
-    restarted = PipelinesClient(serve(PipelinesServer([train, pred], op_store_client=store, import_name="b")))
+    restarted = PipelinesClient(wsgi_server(PipelinesServer([train, pred], op_store_client=store, import_name="b")))
     assert restarted.call_pipeline(pred, 1).value == 102
 
 

@@ -43,30 +43,3 @@ def wait_for(client, response, pipeline, statuses=(JobStatus.done, JobStatus.fai
         time.sleep(0.05)
     raise AssertionError(f"job {response.job_id} still {response.job_status} after {timeout}s")
 
-
-# --- temporary local service fixtures (to be replaced by the root conftest's) ---
-import socket  # noqa: E402
-
-
-@pytest.fixture
-def free_port():
-    def pick() -> int:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            return sock.getsockname()[1]
-
-    return pick
-
-
-@pytest.fixture
-def redis_url():
-    from redis import Redis
-
-    url = os.environ.get("CHARIOTS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        Redis.from_url(url, socket_connect_timeout=1).ping()
-    except Exception as error:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis at {url} is unreachable under CI: {error}")
-        pytest.skip(f"Redis at {url} is unreachable: {error}")
-    return url

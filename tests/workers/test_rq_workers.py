@@ -13,6 +13,7 @@ from chariots.pipelines import PipelinesServer
 from chariots.pipelines._serving import use_worker_for_call
 from chariots.testing import TestPipelinesClient
 from chariots.workers import DillRQSerializer, JobStatus, RQWorkerPool
+from tests.conftest import free_port
 from tests.workers.conftest import wait_for
 from tests.workers.worker_ops import Explode, Sleep, is_odd_pipeline, single
 
@@ -81,7 +82,7 @@ def test_unknown_job_is_a_404(worker_pool):
         client.fetch_job("nope", pipeline)
 
 
-def test_redis_unreachable_gives_503_for_async_calls_and_sync_calls_keep_working(free_port):
+def test_redis_unreachable_gives_503_for_async_calls_and_sync_calls_keep_working():
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
