@@ -161,9 +161,7 @@ def main() -> None:
                 f"  {label:20}{throughput(raw_seconds):>10.0f} MB/s{throughput(http_seconds):>12.0f} MB/s"
                 f"{raw_seconds / http_seconds:>8.2f}x"
             )
-    print(
-        f"round trip vs raw file: {ratios['median']:.2f}x median, {ratios['best']:.2f}x best (goal >= 0.5x)"
-    )
+    print(f"round trip vs raw file: {ratios['median']:.2f}x median, {ratios['best']:.2f}x best (goal >= 0.5x)")
     print(
         f"server memory: idle {idle_kib / 1024:.0f} MB, peak {peak_kib / 1024:.0f} MB "
         f"= {peak_kib * 1024 / size:.2f}x the model size (goal < 3x)"

@@ -160,9 +160,7 @@ def record_pipeline(session: Session, pipeline_name: str, node_names: List[str])
         pipeline.updated_at = now
         session.flush()
         return False
-    session.add(
-        DBPipeline(name=pipeline_name, node_names=list(node_names), registered_at=now, updated_at=now)
-    )
+    session.add(DBPipeline(name=pipeline_name, node_names=list(node_names), registered_at=now, updated_at=now))
     session.flush()
     return True
 

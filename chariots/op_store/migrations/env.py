@@ -12,9 +12,7 @@ target_metadata = Base.metadata
 
 def _run_on(connection) -> None:
     # batch mode lets ALTER-style migrations work on SQLite too
-    context.configure(
-        connection=connection, target_metadata=target_metadata, render_as_batch=True, compare_type=True
-    )
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True, compare_type=True)
     with context.begin_transaction():
         context.run_migrations()
 

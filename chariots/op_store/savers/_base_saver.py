@@ -92,9 +92,7 @@ class BaseSaver(ABC):
         if not isinstance(path, str) or not path.strip("/"):
             raise InvalidNameError(f"saver path {path!r} is invalid: expected a non-empty relative path")
         if "\x00" in path or "\\" in path:
-            raise InvalidNameError(
-                f"saver path {path!r} is invalid: it contains a NUL character or a backslash"
-            )
+            raise InvalidNameError(f"saver path {path!r} is invalid: it contains a NUL character or a backslash")
         parts = path.lstrip("/").split("/")
         if any(part in ("", ".", "..") for part in parts):
             raise InvalidNameError(

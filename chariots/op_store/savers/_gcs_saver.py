@@ -9,6 +9,8 @@ from chariots.errors import MissingExtraError
 from chariots.op_store.savers._base_saver import BaseSaver
 
 _CONTENT_TYPE = "application/octet-stream"
+_READ_CHUNK_SIZE = 8 * 1024 * 1024
+_UPLOAD_CHUNK_SIZE = 8 * 1024 * 1024  # a multiple of 256 KiB, as the resumable upload API requires
 
 
 class GoogleStorageSaver(BaseSaver):
@@ -75,7 +77,8 @@ class GoogleStorageSaver(BaseSaver):
         :param size: the number of bytes the stream yields, when known
         :returns: True once the object is stored
         """
-        blob = self.bucket.blob(self._blob_name(path))
+        # resumable upload in chunks, so a large model is never held whole in memory
+        blob = self.bucket.blob(self._blob_name(path), chunk_size=_UPLOAD_CHUNK_SIZE)
         blob.upload_from_file(stream, size=size, content_type=_CONTENT_TYPE)
         return True
 
@@ -93,6 +96,19 @@ class GoogleStorageSaver(BaseSaver):
             return self.bucket.blob(name).download_as_bytes()
         except NotFound as exc:
             raise FileNotFoundError(f"no object {name!r} in bucket {self.bucket_name!r}") from exc
+
+    def open_stream(self, path: str) -> BinaryIO:
+        """Opens the object at ``root_path/path`` for reading in chunks (ranged downloads).
+
+        :param path: where the bytes were saved, relative to the saver's root
+        :raises FileNotFoundError: if the object does not exist
+        :returns: a readable binary file-like object; the caller closes it
+        """
+        name = self._blob_name(path)
+        blob = self.bucket.get_blob(name)
+        if blob is None:
+            raise FileNotFoundError(f"no object {name!r} in bucket {self.bucket_name!r}")
+        return blob.open("rb", chunk_size=_READ_CHUNK_SIZE)
 
     def exists(self, path: str) -> bool:
         """Whether an object exists at ``root_path/path`` in the bucket."""

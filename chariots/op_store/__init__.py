@@ -1,0 +1,18 @@
+"""The op store: the server keeping op versions and validated links, its clients and savers."""
+
+from __future__ import annotations
+
+from chariots.op_store import savers
+from chariots.op_store._embedded_client import EmbeddedOpStoreClient
+from chariots.op_store._op_store import OpStoreServer
+from chariots.op_store._op_store_client import BaseOpStoreClient, OpStoreClient
+from chariots.op_store.migrations import upgrade_database
+
+__all__ = [
+    "OpStoreServer",
+    "OpStoreClient",
+    "BaseOpStoreClient",
+    "EmbeddedOpStoreClient",
+    "savers",
+    "upgrade_database",
+]
