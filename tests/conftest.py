@@ -300,3 +300,15 @@ def gcs_bucket(gcs_emulator: str) -> tuple[str, dict]:
     bucket_name = f"chariots-test-{uuid.uuid4().hex[:12]}"
     storage.Client(**client_kwargs).create_bucket(bucket_name)
     return bucket_name, client_kwargs
+
+
+@pytest.fixture
+def redis_connection(redis_url):
+    """A connection to the test Redis database, emptied before and after the test."""
+    from redis import Redis
+
+    connection = Redis.from_url(redis_url)
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
+    connection.close()

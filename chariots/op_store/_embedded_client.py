@@ -44,7 +44,12 @@ class EmbeddedOpStoreClient(BaseOpStoreClient):
 
     def __init__(self, path: str, saver: Optional[BaseSaver] = None):
         self.path = os.path.abspath(os.fspath(path))
+        self._saver = saver
         self.server = embedded_server(self.path, saver)
+
+    def __reduce__(self):
+        # a worker process rebuilds the client on the same files (used by RQ jobs)
+        return type(self), (self.path, self._saver)
 
     def request(
         self,

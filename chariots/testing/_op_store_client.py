@@ -26,6 +26,7 @@ class TestOpStoreClient(BaseOpStoreClient):
 
     def __init__(self, path: str, saver: Optional[BaseSaver] = None, auth_token: Optional[str] = None):
         self.path = os.path.abspath(os.fspath(path))
+        self._init_args = (saver, auth_token)
         self.server = embedded_server(self.path, saver, auth_token)
         self._client = self.server.flask.test_client()
         self._headers = {"Authorization": f"Bearer {auth_token}"} if auth_token is not None else {}
@@ -60,6 +61,10 @@ class TestOpStoreClient(BaseOpStoreClient):
     def close(self) -> None:
         """Closes the database connections."""
         self.server.close()
+
+    def __reduce__(self):
+        # a worker process rebuilds the client on the same files (used by RQ jobs)
+        return type(self), (self.path, *self._init_args)
 
     def __repr__(self) -> str:
         return f"TestOpStoreClient({self.path!r})"

@@ -9,17 +9,6 @@ from chariots.workers import JobStatus, RQWorkerPool
 
 
 @pytest.fixture
-def redis_connection(redis_url):
-    from redis import Redis
-
-    connection = Redis.from_url(redis_url)
-    connection.flushdb()
-    yield connection
-    connection.flushdb()
-    connection.close()
-
-
-@pytest.fixture
 def worker_pool(redis_connection):
     pool = RQWorkerPool(redis=redis_connection)
     yield pool

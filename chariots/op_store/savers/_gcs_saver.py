@@ -35,6 +35,9 @@ class GoogleStorageSaver(BaseSaver):
         self._bucket = None
         self._lock = threading.Lock()
 
+    def __reduce__(self):
+        return type(self), (self.root_path, self.bucket_name, self.client_kwargs)
+
     @property
     def bucket(self) -> Any:
         """the ``google.cloud.storage.Bucket`` objects are written to (built on first use)
