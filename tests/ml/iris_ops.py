@@ -122,3 +122,27 @@ def tutorial_pipelines() -> tuple[Pipeline, Pipeline]:
         "pred_iris",
     )
     return train_iris, pred_iris
+
+
+def client_docs_pipelines() -> tuple[Pipeline, Pipeline, Pipeline]:
+    """train_pca, train_logistics and pred, as ``PipelinesClient``'s docs build them."""
+    train_pca = Pipeline(
+        [Node(IrisXDataSet(), output_nodes=["x"]), Node(PCAOp(mode=MLMode.FIT), input_nodes=["x"])], "train_pca"
+    )
+    train_logistic = Pipeline(
+        [
+            Node(IrisFullDataSet(), output_nodes=["x", "y"]),
+            Node(PCAOp(MLMode.PREDICT), input_nodes=["x"], output_nodes="x_transformed"),
+            Node(LogisticOp(MLMode.FIT), input_nodes=["x_transformed", "y"]),
+        ],
+        "train_logistics",
+    )
+    pred = Pipeline(
+        [
+            Node(PCAOp(MLMode.PREDICT), input_nodes=["__pipeline_input__"], output_nodes="x_transformed"),
+            Node(LogisticOp(MLMode.PREDICT), input_nodes=["x_transformed"], output_nodes="pred"),
+            Node(FromArray(), input_nodes=["pred"], output_nodes="__pipeline_output__"),
+        ],
+        "pred",
+    )
+    return train_pca, train_logistic, pred

@@ -6,38 +6,12 @@ import pytest
 
 pytest.importorskip("sklearn", reason="scikit-learn is not installed (pip install chariots[sklearn])")
 
-from chariots import MLMode, Pipeline  # noqa: E402
 from chariots.errors import VersionError  # noqa: E402
-from chariots.nodes import Node  # noqa: E402
 from chariots.pipelines.runners import SequentialRunner  # noqa: E402
-from tests.ml.iris_ops import FromArray, IrisFullDataSet, IrisXDataSet, LogisticOp, PCAOp  # noqa: E402
+from tests.ml.iris_ops import client_docs_pipelines as docs_pipelines  # noqa: E402
 from tests.op_store.test_save_load import HINT, register_all, versions_by_name  # noqa: E402
 
 runner = SequentialRunner()
-
-
-def docs_pipelines() -> tuple[Pipeline, Pipeline, Pipeline]:
-    """train_pca, train_logistics and pred, as the docs build them."""
-    train_pca = Pipeline(
-        [Node(IrisXDataSet(), output_nodes=["x"]), Node(PCAOp(mode=MLMode.FIT), input_nodes=["x"])], "train_pca"
-    )
-    train_logistic = Pipeline(
-        [
-            Node(IrisFullDataSet(), output_nodes=["x", "y"]),
-            Node(PCAOp(MLMode.PREDICT), input_nodes=["x"], output_nodes="x_transformed"),
-            Node(LogisticOp(MLMode.FIT), input_nodes=["x_transformed", "y"]),
-        ],
-        "train_logistics",
-    )
-    pred = Pipeline(
-        [
-            Node(PCAOp(MLMode.PREDICT), input_nodes=["__pipeline_input__"], output_nodes="x_transformed"),
-            Node(LogisticOp(MLMode.PREDICT), input_nodes=["x_transformed"], output_nodes="pred"),
-            Node(FromArray(), input_nodes=["pred"], output_nodes="__pipeline_output__"),
-        ],
-        "pred",
-    )
-    return train_pca, train_logistic, pred
 
 
 def test_train_pca_save_load_train_logistic_save_load_pred_predicts(op_store_client):

@@ -1,39 +1,14 @@
 """The docs' iris examples through a PipelinesClient against real servers on 127.0.0.1."""
 import pytest
 
-from chariots import Chariots, Client, MLMode, Pipeline
+from chariots import Chariots, Client
 from chariots.errors import VersionError
-from chariots.nodes import Node
 from chariots.op_store import OpStoreClient, OpStoreServer
 from chariots.op_store.savers import FileSaver
 from chariots.pipelines import PipelinesServer
 from chariots.workers import JobStatus, RQWorkerPool
-from tests.ml.iris_ops import FromArray, IrisFullDataSet, IrisXDataSet, LogisticOp, PCAOp, getting_started_pipelines
+from tests.ml.iris_ops import client_docs_pipelines, getting_started_pipelines
 from tests.workers.conftest import wait_for
-
-
-def client_docs_pipelines():
-    """The three pipelines of ``PipelinesClient``'s docs."""
-    train_pca = Pipeline(
-        [Node(IrisXDataSet(), output_nodes=["x"]), Node(PCAOp(mode=MLMode.FIT), input_nodes=["x"])], "train_pca"
-    )
-    train_logistic = Pipeline(
-        [
-            Node(IrisFullDataSet(), output_nodes=["x", "y"]),
-            Node(PCAOp(MLMode.PREDICT), input_nodes=["x"], output_nodes="x_transformed"),
-            Node(LogisticOp(MLMode.FIT), input_nodes=["x_transformed", "y"]),
-        ],
-        "train_logistics",
-    )
-    pred = Pipeline(
-        [
-            Node(PCAOp(MLMode.PREDICT), input_nodes=["__pipeline_input__"], output_nodes="x_transformed"),
-            Node(LogisticOp(MLMode.PREDICT), input_nodes=["x_transformed"], output_nodes="pred"),
-            Node(FromArray(), input_nodes=["pred"], output_nodes="__pipeline_output__"),
-        ],
-        "pred",
-    )
-    return train_pca, train_logistic, pred
 
 
 @pytest.fixture
