@@ -147,6 +147,10 @@ class Version:
             self._text = _SEPARATOR.join((self.major, self.minor, self.patch, repr(self.creation_time)))
         return self._text
 
+    def __reduce__(self):
+        # hash objects do not pickle: travel as digests (later updates chain from them)
+        return Version, (self.major, self.minor, self.patch, self.creation_time)
+
     @classmethod
     def parse(cls, version_string: str) -> "Version":
         """Parses the output of ``str(version)`` back into an equal version.

@@ -71,3 +71,12 @@ def test_versions_created_later_compare_greater():
     time.sleep(0.001)
     second = Version().update_major(b"2")
     assert max([second, first]) is second
+
+
+def test_versions_pickle_equal_with_their_creation_time():
+    import pickle
+
+    version = Version().update_major(b"a").update_minor(b"b")
+    copy = pickle.loads(pickle.dumps(version))
+    assert copy == version and copy.creation_time == version.creation_time
+    assert repr(copy) == repr(version)
