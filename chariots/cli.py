@@ -472,9 +472,9 @@ def _upgrade(db_url: str, revision: str) -> None:
         upgrade_database(db_url, revision)
     except SQLAlchemyError as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        raise click.ClickException(f"cannot upgrade the op store database {db_url}: {reason}") from None
+        raise click.ClickException(f"cannot upgrade the op store database {_safe_url(db_url)}: {reason}") from None
     except CommandError as error:
-        raise click.ClickException(f"cannot upgrade the op store database {db_url}: {error}") from None
+        raise click.ClickException(f"cannot upgrade the op store database {_safe_url(db_url)}: {error}") from None
 
 
 @cli.command(
@@ -509,8 +509,18 @@ def db_upgrade(config_file: Optional[str], db_url: Optional[str], revision: str)
                 param_hint="'--db-url'",
             ) from None
     _upgrade(db_url, revision)
-    click.echo(f"Op store database {db_url} is at revision {revision}")
+    click.echo(f"Op store database {_safe_url(db_url)} is at revision {revision}")
 
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+def _safe_url(db_url: str) -> str:
+    """The database URL with its password masked, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(db_url).render_as_string(hide_password=True)
+    except Exception:
+        return "<the given database URL>"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hmac
+import inspect
 import logging
 import threading
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
@@ -175,7 +176,12 @@ class PipelinesServer(flask.Flask):
         self.get_pipeline(pipeline_name)
         if self.worker_pool is None:
             raise NotFoundError(f"no job {job_id!r}: this server has no worker pool")
-        return PipelineResponse.from_json(self.worker_pool.get_pipeline_response_json_for_id(job_id))
+        fetch = self.worker_pool.get_pipeline_response_json_for_id
+        if "pipeline_name" in inspect.signature(fetch).parameters:
+            text = fetch(job_id, pipeline_name=pipeline_name)
+        else:  # a custom pool following the documented one-argument signature
+            text = fetch(job_id)
+        return PipelineResponse.from_json(text)
 
     def load_pipeline(self, pipeline_name: str) -> None:
         """Loads the latest compatible versions of a pipeline's ops from the op store."""

@@ -51,6 +51,9 @@ class RQWorkerPool(BaseWorkerPool):
         redis_module, rq = _import_rq()
         self._redis = redis if redis is not None else redis_module.Redis(**(redis_kwargs or {}))
         queue_kwargs = dict(queue_kwargs or {})
+        # results stay a day (RQ keeps them 500 s by default): any server can fetch them later
+        self.result_ttl = queue_kwargs.pop("result_ttl", 24 * 3600)
+        self.job_timeout = queue_kwargs.pop("job_timeout", None)
         queue_kwargs.update(name=QUEUE_NAME, connection=self._redis, serializer=DillRQSerializer)
         self._queue = rq.Queue(**queue_kwargs)
         self._processes: list[subprocess.Popen] = []
@@ -107,19 +110,28 @@ class RQWorkerPool(BaseWorkerPool):
             job = self._queue.enqueue(
                 run_pipeline_job, pipeline, pipeline_input, getattr(app, "op_store_client", None),
                 getattr(app, "runner", None) or _default_runner(),
+                result_ttl=self.result_ttl, job_timeout=self.job_timeout,
+                meta={"chariots_pipeline": pipeline.name},
             )
         except redis_module.exceptions.ConnectionError as error:
             raise self._unreachable(error) from error
         return job.id
 
-    def get_pipeline_response_json_for_id(self, job_id: str) -> str:
-        """Returns the JSON response of a job: its value when done, its error when failed."""
+    def get_pipeline_response_json_for_id(self, job_id: str, pipeline_name: Optional[str] = None) -> str:
+        """Returns the JSON response of a job: its value when done, its error when failed.
+
+        :param job_id: the id returned when the job was queued
+        :param pipeline_name: when given, a job of another pipeline is not found
+        """
         redis_module, rq = _import_rq()
         from rq.exceptions import NoSuchJobError
         from rq.job import Job
 
         try:
             job = Job.fetch(job_id, connection=self._redis, serializer=DillRQSerializer)
+            owner = job.get_meta(refresh=False).get("chariots_pipeline")
+            if pipeline_name is not None and owner is not None and owner != pipeline_name:
+                raise NoSuchJobError(job_id)
             rq_status = job.get_status()
             if rq_status == rq.job.JobStatus.STARTED and self._worker_died(job):
                 self._fail_abandoned(job)

@@ -120,3 +120,14 @@ def test_asking_for_a_worker_without_a_pool_is_a_clear_error():
     client = TestPipelinesClient(PipelinesServer([pipeline], import_name="app"))
     with pytest.raises(Exception, match="asked to run in a worker but this server has no worker_pool"):
         client.call_pipeline(pipeline, 2)
+
+
+def test_a_job_is_not_found_under_another_pipeline_and_its_result_outlives_rq_default(worker_pool):
+    first, second = is_odd_pipeline(name="first"), is_odd_pipeline(name="second")
+    client = TestPipelinesClient(PipelinesServer([first, second], worker_pool=worker_pool, import_name="app"))
+    response = client.call_pipeline(first, 1, use_worker=True)
+    worker_pool.spawn_worker()
+    assert wait_for(client, response, first).value is False
+    with pytest.raises(NotFoundError, match=f"no job '{response.job_id}'"):
+        client.fetch_job(response.job_id, second)
+    assert worker_pool.redis.ttl(f"rq:results:{response.job_id}") > 500
