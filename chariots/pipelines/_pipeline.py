@@ -44,6 +44,13 @@ def _build_graph(pipeline_name: str, nodes: List[BaseNode]) -> _Graph:
     for node in nodes:
         if not isinstance(node, BaseNode):
             raise TypeError(f"pipeline {pipeline_name!r}: {node!r} is not a node")
+        owner = getattr(node, "_pipeline_name", None)
+        if owner is not None:
+            # a node holds its pipeline's wiring: sharing it would rewire the first pipeline
+            raise PipelineError(
+                f"node {node.name!r} already belongs to pipeline {owner!r}: create a new Node for "
+                f"pipeline {pipeline_name!r} (the op itself can be shared)"
+            )
         for reference in node.output_references:
             name = reference.reference
             if name == _INPUT.value:
@@ -122,6 +129,7 @@ def _build_graph(pipeline_name: str, nodes: List[BaseNode]) -> _Graph:
         release.setdefault(node, []).append(references[name])
     for node in nodes:
         node._release = tuple(release.get(node, ()))
+        node._pipeline_name = pipeline_name
     return _Graph(tuple(order), consumers)
 
 

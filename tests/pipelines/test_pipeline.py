@@ -196,3 +196,14 @@ def test_a_long_chain_runs_each_node_once():
     nodes.append(Node(IsOddOp(), input_nodes=["n2000"], output_nodes="__pipeline_output__"))
     pipeline = Pipeline(nodes, "long")
     assert runner.run(pipeline, 0) is True  # 2001 additions make an odd number
+
+
+def test_a_node_cannot_be_shared_by_two_pipelines():
+    node = Node(AddOneOp(), input_nodes=["__pipeline_input__"], output_nodes="__pipeline_output__")
+    first = Pipeline([node], "first")
+    with pytest.raises(PipelineError, match="node 'addoneop' already belongs to pipeline 'first': create a new Node "
+                                            "for pipeline 'second'"):
+        Pipeline([node], "second")
+    assert runner.run(first, 1) == 2
+    op = node.op
+    assert runner.run(Pipeline([Node(op, ["__pipeline_input__"], "__pipeline_output__")], "second"), 2) == 3
