@@ -43,7 +43,7 @@ def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 60.0) -
 
 def main() -> int:
     """Runs the demo and returns the process exit code."""
-    from chariots.cli import generate_project
+    from chariots._template import generate_project
     from chariots.pipelines import PipelinesClient
 
     with tempfile.TemporaryDirectory(prefix="chariots-demo-") as workdir:
