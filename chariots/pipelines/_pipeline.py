@@ -44,6 +44,15 @@ def _build_graph(pipeline_name: str, nodes: List[BaseNode]) -> _Graph:
     for node in nodes:
         if not isinstance(node, BaseNode):
             raise TypeError(f"pipeline {pipeline_name!r}: {node!r} is not a node")
+    # a node listed directly in another's input_nodes gives its single output, which gets a
+    # name of its own when the node named none
+    members = set(nodes)
+    named = {reference.reference for node in nodes for reference in node.output_references}
+    for node in nodes:
+        for symbol in node.input_symbols:
+            if isinstance(symbol, BaseNode) and symbol in members and not symbol.output_references:
+                named.add(symbol.direct_output_reference(named).reference)
+    for node in nodes:
         owner = getattr(node, "_pipeline_name", None)
         if owner is not None:
             # a node holds its pipeline's wiring: sharing it would rewire the first pipeline
@@ -78,7 +87,13 @@ def _build_graph(pipeline_name: str, nodes: List[BaseNode]) -> _Graph:
                         f"node {node.name!r} of pipeline {pipeline_name!r} takes node "
                         f"{symbol.name!r} as input, but that node is not in the pipeline"
                     )
-                names = [reference.reference for reference in symbol.output_references]
+                try:
+                    names = [symbol.direct_output_reference().reference]
+                except PipelineError as error:
+                    raise PipelineError(
+                        f"node {node.name!r} of pipeline {pipeline_name!r} takes node {symbol.name!r} "
+                        f"as input: {error}"
+                    ) from None
             else:
                 names = [symbol]
             for name in names:
@@ -104,7 +119,7 @@ def _build_graph(pipeline_name: str, nodes: List[BaseNode]) -> _Graph:
         node.replace_symbolic_references(references)
 
     for name, producer in producers.items():
-        if name != _OUTPUT.value and name not in consumed:
+        if name != _OUTPUT.value and name not in consumed and not producer.outputs_may_go_unused:
             raise PipelineError(
                 f"output {name!r} of node {producer.name!r} in pipeline {pipeline_name!r} is used by "
                 f"no node: consume it or name it {_OUTPUT.value!r}"
@@ -260,14 +275,22 @@ class Pipeline:
     def extract_results(results: Dict[NodeReference, Any]) -> Any:
         """Returns the pipeline output from the results left once every node ran.
 
+        An output no node consumed is accepted when it holds nothing (``None``, what an ML op
+        training in ``fit`` mode returns); a leftover value is an error.
+
         :param results: the results no node consumed
-        :raises ValueError: if a result other than the pipeline output was left unused
+        :raises ValueError: (a :class:`~chariots.errors.PipelineError`) if a value other than the
+                            pipeline output was left unused
         :returns: the pipeline's output (None when it has none)
         """
         output = results.pop(_OUTPUT.reference, None)
-        if results:
-            unused = ", ".join(repr(reference.reference) for reference in results)
-            raise PipelineError(f"outputs {unused} were used by no node")
+        unused = [reference for reference, value in results.items() if value is not None]
+        if unused:
+            names = ", ".join(repr(reference.reference) for reference in unused)
+            raise PipelineError(
+                f"outputs {names} were used by no node, but hold a value: consume them or name one "
+                f"{_OUTPUT.value!r}"
+            )
         return output
 
     def get_all_op_links(self) -> List[Tuple[BaseNode, BaseNode]]:

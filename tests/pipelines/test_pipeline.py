@@ -4,10 +4,21 @@ import pytest
 from chariots import Pipeline
 from chariots.errors import PipelineError
 from chariots.nodes import Node, ReservedNodes
+from chariots.pipelines.ops import BaseOp
 from chariots.pipelines.runners import SequentialRunner
 from tests.pipelines.simple_ops import AddOneOp, IsOddOp, SplitOp, SumOp
 
 runner = SequentialRunner()
+
+
+class RangeOp(BaseOp):
+    def execute(self, stop):
+        return list(range(stop))
+
+
+class IsPair(BaseOp):
+    def execute(self, numbers):
+        return [number % 2 == 0 for number in numbers]
 
 
 def is_odd_pipeline(name="simple_pipeline"):
@@ -150,8 +161,42 @@ def test_reserved_names_cannot_be_misused():
 
 def test_using_a_multi_output_node_directly_fails():
     split = Node(SplitOp(), input_nodes=["__pipeline_input__"], output_nodes=["a", "b"])
-    with pytest.raises(PipelineError, match="uses node 'splitop' directly as an input, but it has 2 outputs"):
+    with pytest.raises(PipelineError) as caught:
         Pipeline([split, Node(SumOp(), input_nodes=[split], output_nodes="__pipeline_output__")], "p")
+    assert str(caught.value) == (
+        "node 'sumop' of pipeline 'p' takes node 'splitop' as input: node 'splitop' is used directly as an "
+        "input, but it has 2 outputs ['a', 'b']: put one of these names in input_nodes instead of the node"
+    )
+
+
+# "input_nodes: List[Union[str, BaseNode]]": a node given directly is its single output
+def test_a_node_without_named_output_can_be_used_directly_as_an_input():
+    range_node = Node(RangeOp(), input_nodes=["__pipeline_input__"])
+    pipeline = Pipeline([Node(IsPair(), input_nodes=[range_node], output_nodes="__pipeline_output__"), range_node],
+                        "pairs")
+    assert [node.name for node in pipeline.pipeline_nodes] == ["rangeop", "ispair"]
+    assert runner.run(pipeline, 4) == [True, False, True, False]
+    assert {(up.name, down.name) for up, down in pipeline.get_all_op_links()} == {("rangeop", "ispair")}
+
+
+def test_chained_nodes_of_the_same_op_used_directly_get_distinct_outputs():
+    first = Node(AddOneOp(), input_nodes=["__pipeline_input__"])
+    second = Node(AddOneOp(), input_nodes=[first])
+    third = Node(AddOneOp(), input_nodes=[second])
+    last = Node(IsOddOp(), input_nodes=[third], output_nodes="__pipeline_output__")
+    pipeline = Pipeline([first, second, third, last], "chain")
+    assert runner.run(pipeline, 0) is True  # 0 + 3
+    assert runner.run(pipeline, 1) is False
+    names = [node.output_references[0].reference for node in (first, second, third)]
+    assert len(set(names)) == 3
+
+
+def test_a_node_with_a_single_named_output_used_directly_gives_that_output():
+    first = Node(AddOneOp(), input_nodes=["__pipeline_input__"], output_nodes="plus_one")
+    pipeline = Pipeline(
+        [first, Node(SumOp(), input_nodes=[first, "plus_one"], output_nodes="__pipeline_output__")], "twice"
+    )
+    assert runner.run(pipeline, 1) == 4
 
 
 def test_bad_node_arguments():
@@ -185,9 +230,65 @@ def test_tuple_length_mismatch_fails_at_run_time_naming_the_node():
 
 def test_extract_results_rejects_leftovers():
     pipeline = is_odd_pipeline()
-    with pytest.raises(ValueError, match="'added_number' were used by no node"):
+    with pytest.raises(ValueError) as caught:
         Pipeline.extract_results({pipeline.pipeline_nodes[0].output_references[0]: 1})
+    assert isinstance(caught.value, PipelineError)
+    assert str(caught.value) == (
+        "outputs 'added_number' were used by no node, but hold a value: consume them or name one "
+        "'__pipeline_output__'"
+    )
     assert Pipeline.extract_results({}) is None
+
+
+def test_extract_results_accepts_an_unused_output_holding_nothing():
+    # "raises ValueError if some output was unused once every node is computed": None is no output
+    pipeline = is_odd_pipeline()
+    added, output = (node.output_references[0] for node in pipeline.pipeline_nodes)
+    assert Pipeline.extract_results({added: None, output: True}) is True
+
+
+# "fit the PCA, keep its output": an ML op in FIT mode outputs None, so an unused name is fine
+def test_a_training_op_may_name_an_output_no_node_uses():
+    from chariots import MLMode
+    from tests.ml.iris_ops import IrisXDataSet, PCAOp
+
+    pipeline = Pipeline(
+        [
+            Node(IrisXDataSet(), output_nodes="x_raw"),
+            Node(PCAOp(MLMode.FIT), input_nodes=["x_raw"], output_nodes="x_train"),
+        ],
+        "train_pca",
+    )
+    assert runner.run(pipeline) is None
+    pca = pipeline.node_for_name["pcaop"].op
+    assert pca.last_training_time is not None and pca.model.n_components_ == 2
+
+
+@pytest.mark.parametrize("mode_name", ["PREDICT", "FIT_PREDICT"])
+def test_an_ml_op_that_outputs_a_value_may_not_leave_it_unused(mode_name):
+    from chariots import MLMode
+    from tests.ml.iris_ops import IrisXDataSet, PCAOp
+
+    with pytest.raises(PipelineError) as caught:
+        Pipeline(
+            [
+                Node(IrisXDataSet(), output_nodes="x_raw"),
+                Node(PCAOp(MLMode[mode_name]), input_nodes=["x_raw"], output_nodes="x_train"),
+            ],
+            "train_pca",
+        )
+    assert str(caught.value) == (
+        "output 'x_train' of node 'pcaop' in pipeline 'train_pca' is used by no node: consume it or name it "
+        "'__pipeline_output__'"
+    )
+
+
+def test_an_op_merely_having_a_mode_attribute_other_than_fit_keeps_the_check():
+    class Moody(AddOneOp):
+        mode = "predict"
+
+    with pytest.raises(PipelineError, match="output 'x' of node 'moody' in pipeline 'p' is used by no node"):
+        Pipeline([Node(Moody(), input_nodes=["__pipeline_input__"], output_nodes="x")], "p")
 
 
 def test_a_long_chain_runs_each_node_once():

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING, Any, List, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Collection, List, Mapping, Optional, Union
 
 from chariots.errors import PipelineError
 from chariots.pipelines.nodes._node_reference import NodeReference, ReservedNodes
@@ -91,6 +91,44 @@ class BaseNode(abc.ABC):
         """the resolved inputs of this node (set when its pipeline is built)"""
         return self._input_references
 
+    def direct_output_reference(self, taken_names: Collection[str] = ()) -> NodeReference:
+        """The output a downstream node gets when it lists this node itself in its ``input_nodes``.
+
+        A node with one output gives that output. A node that named none gets one here, named
+        after it (``<output of NAME>``), so its result reaches the node that references it.
+
+        :param taken_names: output names already used in the pipeline, which the name given to
+                            an unnamed output must differ from
+        :raises PipelineError: if this node has several outputs (name the one to use instead)
+        """
+        references = self._output_references
+        if not references:
+            name = f"<output of {self.name}>"
+            rank = 1
+            while name in taken_names:
+                rank += 1
+                name = f"<output of {self.name} #{rank}>"
+            references = self._output_references = (NodeReference(self, name),)
+        if len(references) != 1:
+            names = [reference.reference for reference in references]
+            raise PipelineError(
+                f"node {self.name!r} is used directly as an input, but it has {len(references)} outputs "
+                f"{names}: put one of these names in input_nodes instead of the node"
+            )
+        return references[0]
+
+    @property
+    def outputs_may_go_unused(self) -> bool:
+        """whether a pipeline accepts that no node consumes this node's named outputs
+
+        True for an op that only trains (a machine-learning op in ``fit`` mode, which outputs
+        ``None``), so ``output_nodes`` can name its output in a training pipeline that does
+        not use it. The mode is read by duck typing (``op.mode`` whose value is ``"fit"``): the
+        pipelines layer does not import :mod:`chariots.ml`.
+        """
+        mode = getattr(getattr(self, "op", None), "mode", None)
+        return getattr(mode, "value", mode) == "fit"
+
     @property
     def is_loadable(self) -> bool:
         """whether this node has state that pipelines save and load"""
@@ -112,19 +150,16 @@ class BaseNode(abc.ABC):
         """Resolves the inputs given by name or by node into output references.
 
         :param symbolic_to_real_node: every output reference of the pipeline, by name
-        :raises PipelineError: if an input names no output, or a node with several outputs is
-                               used directly
+        :raises PipelineError: if a node with several outputs is used directly
         :returns: this node
         """
         resolved = []
         for symbol in self._input_symbols:
             if isinstance(symbol, BaseNode):
-                if len(symbol.output_references) != 1:
-                    raise PipelineError(
-                        f"node {self.name!r} uses node {symbol.name!r} directly as an input, but it "
-                        f"has {len(symbol.output_references)} outputs: name the output instead"
-                    )
-                resolved.append(symbol.output_references[0])
+                try:
+                    resolved.append(symbol.direct_output_reference())
+                except PipelineError as error:
+                    raise PipelineError(f"node {self.name!r}: {error}") from None
             else:
                 resolved.append(symbolic_to_real_node[symbol])
         self._input_references = tuple(resolved)
