@@ -132,3 +132,67 @@ def test_same_class_in_two_processes_gets_the_same_version(tmp_path):
     assert len(outputs) == 1
     (output,) = outputs
     assert output.count("_") == 2 and len(output.strip()) == 3 * 40 + 2
+
+
+# "A version is considered greater than the other if one or more of its subversions is different
+# and it has been created later": a field's version is created with the field
+def test_a_field_version_is_greater_than_a_version_made_before_the_field():
+    import time
+
+    from chariots.versioning import Version
+
+    before = Version()
+    time.sleep(0.01)
+    field = VersionedField(3, VersionType.MINOR)
+    assert field.version > before
+    assert before < field.version
+    assert not field.version < before
+    assert field.version.creation_time == field.creation_time > before.creation_time
+    # the time is the field's: reading its version again gives the same stamp
+    assert field.version.creation_time == field.creation_time
+
+
+def test_field_versions_keep_their_hashes_whatever_their_creation_time():
+    import hashlib
+    import time
+
+    from chariots.versioning import Version
+    from chariots.versioning._canonical import canonical
+
+    early = VersionedField(3, VersionType.MINOR)
+    time.sleep(0.01)
+    late = VersionedField(3, VersionType.MINOR)
+    assert late.version == early.version and not late.version > early.version
+    # the same hashes as a version stamped 0.0 (what field versions were before they kept a time)
+    digest = hashlib.sha1(canonical(3).encode("utf-8")).hexdigest()
+    unstamped = Version(creation_time=0.0).update_minor(digest.encode("utf-8"))
+    assert str(late.version).rsplit("_", 1)[0] == str(unstamped).rsplit("_", 1)[0]
+    assert repr(late.version) == repr(unstamped) == "<Version, major:da39a, minor: 08743, patch: da39a>"
+    assert late.version.creation_time > early.version.creation_time
+
+
+def test_setting_a_new_value_stamps_a_new_creation_time():
+    import time
+
+    class Holder(metaclass=VersionableMeta):
+        foo = VersionedField(3, VersionType.MINOR)
+
+    field = vars(Holder)["foo"]
+    old_version = field.version
+    time.sleep(0.01)
+    Holder().foo = 4  # through an instance, the descriptor's __set__
+    assert Holder.foo == 4
+    assert field.version > old_version
+    # the class version was taken when the class was created
+    assert repr(Holder.__version__) == "<Version, major:94e72, minor: 36d3c, patch: 94e72>"
+
+
+def test_dict_fields_are_stamped_when_created():
+    import time
+
+    from chariots.versioning import Version
+
+    before = Version()
+    time.sleep(0.01)
+    fields = VersionedFieldDict(VersionType.PATCH, {"foo": 1, "blu": VersionedField(3, VersionType.MAJOR)})
+    assert all(version > before for version in fields.version_dict.values())
