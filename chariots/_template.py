@@ -91,6 +91,41 @@ def _check_project_name(name: str) -> None:
         )
 
 
+def _prompt_for_context(extra_context: Mapping[str, Any]) -> Dict[str, Any]:
+    """Asks for every template variable the way cookiecutter does, checking each answer as it
+    is typed: a refused project name is asked again at once, not after the other questions.
+
+    :param extra_context: values given beforehand, shown as the defaults
+    :returns: a value for every public variable, and the given private ones
+    """
+    from cookiecutter.config import get_user_config
+    from cookiecutter.prompt import read_user_choice, read_user_variable
+
+    variables = _template_variables()
+    prompts = variables.pop("__prompts__", {})
+    defaults = {**get_user_config().get("default_context", {}), **extra_context}
+    public = [name for name in variables if not name.startswith("_")]
+    answers: Dict[str, Any] = {key: value for key, value in extra_context.items() if key.startswith("_")}
+    for count, key in enumerate(public, start=1):
+        prefix = f"  [dim][{count}/{len(public)}][/] "
+        choices = variables[key]
+        while True:
+            if isinstance(choices, list):
+                if key in defaults and defaults[key] in choices:
+                    choices = [defaults[key]] + [choice for choice in choices if choice != defaults[key]]
+                answer = read_user_choice(key, choices, prompts, prefix)
+            else:
+                answer = read_user_variable(key, defaults.get(key, choices), prompts, prefix)
+            try:
+                check_template_context({key: answer})
+            except TemplateError as error:
+                print(f"Error: {error}", file=sys.stderr, flush=True)
+                continue
+            answers[key] = answer
+            break
+    return answers
+
+
 def generate_project(
     output_dir: str = ".",
     extra_context: Optional[Mapping[str, Any]] = None,
@@ -101,7 +136,8 @@ def generate_project(
 
     :param output_dir: the folder to create the project folder in
     :param extra_context: values of template variables (``project_name``, ``use_iris_example`` ...)
-    :param no_input: use the defaults for the variables not given instead of prompting
+    :param no_input: use the defaults for the variables not given instead of prompting (the
+                     prompts check each answer as it is typed, the project name first)
     :param overwrite_if_exists: write into an existing project folder
     :raises TemplateError: if a value is refused or the project folder already exists
     :returns: the path of the created project
@@ -111,6 +147,10 @@ def generate_project(
 
     context = dict(extra_context or {})
     check_template_context(context)
+    if not no_input:
+        # our prompts check each answer when it is given; cookiecutter then only renders
+        context = _prompt_for_context(context)
+        no_input = True
     context.setdefault("_chariots_version", _version())
     # cookiecutter logs a traceback when a hook refuses an answer: the hook already said why
     logger = logging.getLogger("cookiecutter")

@@ -93,7 +93,7 @@ def test_ruff_passes_on_the_generated_project(iris_project, plain_project):
         assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("fixture, passed", [("iris_project", 3), ("plain_project", 1)])
+@pytest.mark.parametrize("fixture, passed", [("iris_project", 4), ("plain_project", 1)])
 def test_the_generated_tests_pass(request, fixture, passed):
     project = request.getfixturevalue(fixture)
     result = subprocess.run(
@@ -150,7 +150,7 @@ def test_start_serves_predictions_after_training_and_after_a_restart(iris_projec
     server = ProjectServer(iris_project, app_path)
     try:
         client = PipelinesClient(server.url)
-        assert sorted(client.available_pipelines()) == ["pred_iris", "train_iris"]
+        assert sorted(client.available_pipelines()) == ["pred_iris", "train_iris", "train_pca", "train_rf"]
         client.call_pipeline("train_iris")
         client.save_pipeline("train_iris")
         client.load_pipeline("pred_iris")

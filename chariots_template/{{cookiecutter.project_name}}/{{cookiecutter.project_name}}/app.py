@@ -10,6 +10,7 @@ module writes nothing: tests call :func:`create_app` with a folder of their own.
 """
 from __future__ import annotations
 
+import copy
 import os
 from typing import Any
 
@@ -40,11 +41,14 @@ def default_app_path() -> str:
 def create_app(app_path: str | None = None, **kwargs: Any) -> Chariots:
     """Builds the Chariots app serving :data:`{{ cookiecutter.project_name }}.pipelines.pipelines`.
 
+    Each app gets its own copy of the pipelines: the models one app trains and loads stay in
+    that app, even when a process (a test session) builds several.
+
     :param app_path: the folder of the app's op store (:func:`default_app_path` when None)
     :param kwargs: other arguments of :class:`chariots.Chariots` (``auth_token``, ...)
     """
     return Chariots(
-        pipelines,
+        copy.deepcopy(pipelines),
         app_path=app_path or default_app_path(),
         import_name="{{ cookiecutter.project_name }}_app",
         **kwargs,

@@ -15,9 +15,13 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Host to listen on.")
 @click.option(
-    "--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on."
+    "--host", default="127.0.0.1", show_default=True, envvar="{{ cookiecutter.project_name | upper }}_HOST",
+    show_envvar=True, help="Host to listen on.",
+)
+@click.option(
+    "--port", default=5000, show_default=True, type=click.IntRange(1, 65535),
+    envvar="{{ cookiecutter.project_name | upper }}_PORT", show_envvar=True, help="Port to listen on.",
 )
 @click.option(
     "--app-path",

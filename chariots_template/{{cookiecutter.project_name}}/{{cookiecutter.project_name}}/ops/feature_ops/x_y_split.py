@@ -1,4 +1,4 @@
-"""The op separating the features from the target."""
+"""The ops separating the features from the target."""
 import numpy as np
 import pandas as pd
 from chariots.pipelines.ops import BaseOp
@@ -13,3 +13,10 @@ class XYSplit(BaseOp):
 
     def execute(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         return df.drop(columns="target").to_numpy(), df["target"].to_numpy()
+
+
+class XSplit(BaseOp):
+    """Keeps only the features ``X`` of the iris DataFrame (what the PCA trains on)."""
+
+    def execute(self, df: pd.DataFrame) -> np.ndarray:
+        return df.drop(columns="target").to_numpy()

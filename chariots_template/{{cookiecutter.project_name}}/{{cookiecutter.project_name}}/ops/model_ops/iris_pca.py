@@ -5,7 +5,13 @@ from sklearn.decomposition import PCA
 
 
 class IrisPCA(SKUnsupervisedOp):
-    """A PCA with two components; changing its parameters changes its major version."""
+    """A PCA with two components.
 
+    Changing its parameters changes its major version, and so does a new training
+    (``training_update_version``): the forest sees the data through the PCA, so it must be
+    retrained on each new PCA before the prediction pipeline can load them together.
+    """
+
+    training_update_version = VersionType.MAJOR
     model_class = PCA
     model_parameters = VersionedFieldDict(VersionType.MAJOR, {"n_components": 2})
