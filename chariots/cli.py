@@ -6,7 +6,6 @@ never a traceback.
 """
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
@@ -101,73 +100,19 @@ _OP_STORE_TOKEN = "CHARIOTS_OP_STORE_AUTH_TOKEN"
 
 
 def _serve(app: Any, host: str, port: int, what: str) -> None:
-    """Serves a WSGI app until interrupted (Ctrl+C or SIGTERM)."""
-    import signal
+    from chariots._serve import serve_until_stopped
 
-    from werkzeug.serving import make_server
-
-    try:
-        server = make_server(host, port, app, threaded=True)
-    except SystemExit:
-        # werkzeug printed the reason (address in use, unknown host) and exits
-        raise click.ClickException(
-            f"cannot serve the {what} on {host}:{port} (see the reason above)"
-        ) from None
-    except OSError as error:
-        raise click.ClickException(f"cannot serve the {what} on {host}:{port}: {error}") from None
-
-    def stop(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    shown_host = f"[{host}]" if ":" in host else host
-    click.echo(f"Serving the {what} on http://{shown_host}:{server.server_port} (press Ctrl+C to stop)")
-    try:
-        server.serve_forever()  # returns on Ctrl+C or SIGTERM
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-        signal.signal(signal.SIGTERM, previous)
-    click.echo(f"Stopped the {what}")
+    serve_until_stopped(app, host, port, what, echo=click.echo)
 
 
 def _import_pipelines(references: Sequence[str]) -> List["Pipeline"]:
-    """Imports the pipelines named by ``module.path:attribute`` references."""
-    from chariots.pipelines import Pipeline
+    from chariots._serve import import_pipelines
+    from chariots.errors import ConfigError
 
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())  # the user's project, as `flask run` does
-    pipelines: List[Pipeline] = []
-    for reference in references:
-        module_name, _, attribute = reference.partition(":")
-        if not module_name or not attribute:
-            raise click.BadParameter(
-                f"{reference!r} is not MODULE:ATTRIBUTE, e.g. my_project.pipelines:pipelines",
-                param_hint="'--pipelines'",
-            )
-        try:
-            module = importlib.import_module(module_name)
-        except Exception as error:  # the user's module may raise anything while importing
-            raise click.BadParameter(
-                f"cannot import module {module_name!r}: {type(error).__name__}: {error}",
-                param_hint="'--pipelines'",
-            ) from None
-        value: Any = module
-        for part in attribute.split("."):
-            if not hasattr(value, part):
-                raise click.BadParameter(
-                    f"module {module_name!r} has no attribute {attribute!r}", param_hint="'--pipelines'"
-                )
-            value = getattr(value, part)
-        items = [value] if isinstance(value, Pipeline) else value
-        if not isinstance(items, (list, tuple)) or not all(isinstance(item, Pipeline) for item in items):
-            raise click.BadParameter(
-                f"{reference} is a {type(value).__name__}, expected a Pipeline or a list of Pipelines",
-                param_hint="'--pipelines'",
-            )
-        pipelines.extend(items)
-    return pipelines
+    try:
+        return import_pipelines(references)
+    except ConfigError as error:
+        raise click.BadParameter(str(error), param_hint="'--pipelines'") from None
 
 
 # --------------------------------------------------------------------------- new
@@ -248,14 +193,25 @@ def op_store(
     if config_file is None:
         raise click.UsageError("--config is required: the op store needs its saver and database settings")
     config = _load_config(config_file).op_store_config
-    saver = config.get_saver()  # fails early and clearly when the saver is not configured
+    server = _op_store_server(config, auth_token)
+    _serve(getattr(server, "flask", server), host or config.host, port or config.port, "op store")
+
+
+def _op_store_server(config: Any, auth_token: Optional[str]) -> Any:
+    """The configured op store server, requiring ``auth_token`` when one is given."""
+    import inspect
+
+    if not auth_token:
+        return config.get_server()
+    if "auth_token" in inspect.signature(config.get_server).parameters:
+        return config.get_server(auth_token=auth_token)
+    # OpStoreConfig.get_server takes no token (yet): build the same server with it
     from chariots.op_store import OpStoreServer
 
-    server_kwargs: Dict[str, Any] = {"auth_token": auth_token} if auth_token else {}
+    server_kwargs: Dict[str, Any] = {"auth_token": auth_token}
     if config.op_store_db_url is not None:
         server_kwargs["db_url"] = config.op_store_db_url
-    server = OpStoreServer(saver, **server_kwargs)
-    _serve(getattr(server, "flask", server), host or config.host, port or config.port, "op store")
+    return OpStoreServer(config.get_saver(), **server_kwargs)
 
 
 @cli.command(context_settings=_CONTEXT_SETTINGS, short_help="Serve pipelines.")
@@ -301,44 +257,38 @@ def pipelines(
 @cli.command(context_settings=_CONTEXT_SETTINGS, short_help="Run a worker for asynchronous calls.")
 @_config_option
 @click.option("--burst", is_flag=True, help="Stop once the queue is empty instead of waiting for jobs.")
-def workers(config_file: Optional[str], burst: bool) -> None:
+@click.option(
+    "--preload", "preload", multiple=True, metavar="MODULE",
+    help="Import MODULE before the first job, e.g. my_project.pipelines (repeatable). Each job's op "
+    "modules are also imported once by the worker, not by every job.",
+)
+@click.option(
+    "--abandoned-job-timeout", type=click.FloatRange(min=3), default=None, metavar="SECONDS",
+    help="A job of this worker that sent no heartbeat for SECONDS (its worker died) reads failed "
+    "(default: the pool's, 60).",
+)
+def workers(
+    config_file: Optional[str], burst: bool, preload: Tuple[str, ...], abandoned_job_timeout: Optional[float]
+) -> None:
     """Run a worker from the pipelines_workers section of a config file.
 
-    The worker takes pipeline calls from the queue until stopped (Ctrl+C). The modules of
-    the pipelines' ops must be importable: run it from your project's folder.
+    The worker takes pipeline calls from the queue until stopped (Ctrl+C), and waits for
+    Redis when it goes away. The modules of the pipelines' ops must be importable: run it
+    from your project's folder.
     """
     if config_file is None:
         raise click.UsageError("--config is required: the worker needs the pipelines_workers section")
     pool = _load_config(config_file).get_pipelines_worker_pool()
-    from chariots.workers import RQWorkerPool
+    from chariots.workers import RQWorkerPool, run_worker
 
     if not isinstance(pool, RQWorkerPool):
         raise click.ClickException(f"`chariots workers` cannot run workers of a {type(pool).__name__}")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
-    _run_rq_worker(pool, burst)
-
-
-def _run_rq_worker(pool: Any, burst: bool) -> None:
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from rq import Worker
-    from rq.exceptions import StopRequested
-
-    from chariots.workers import DillRQSerializer
-
-    redis_kwargs = pool.redis.connection_pool.connection_kwargs
-    where = f"{redis_kwargs.get('host', '?')}:{redis_kwargs.get('port', '?')}"
-    try:
-        pool.redis.ping()
-    except RedisConnectionError as error:
-        raise click.ClickException(f"cannot reach Redis at {where}: {error}") from None
-    click.echo(f"Worker listening to the {pool.queue.name!r} queue of Redis at {where}")
-    worker = Worker([pool.queue], connection=pool.redis, serializer=DillRQSerializer)
-    try:
-        worker.work(burst=burst)
-    except StopRequested:  # a stop signal while the worker was already shutting down
-        pass
-    click.echo("Worker stopped")
+    run_worker(
+        pool.redis, burst=burst, preload=[*pool.preload, *preload],
+        abandoned_job_timeout=abandoned_job_timeout or pool.abandoned_job_timeout, echo=click.echo,
+    )
 
 
 # --------------------------------------------------------------------------- database
@@ -350,11 +300,30 @@ def _upgrade(db_url: str, revision: str) -> None:
 
     try:
         upgrade_database(db_url, revision)
+    except ImportError as error:  # the URL's database driver is not installed
+        raise _missing_driver(error, db_url) from None
     except SQLAlchemyError as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         raise click.ClickException(f"cannot upgrade the op store database {_safe_url(db_url)}: {reason}") from None
     except CommandError as error:
         raise click.ClickException(f"cannot upgrade the op store database {_safe_url(db_url)}: {error}") from None
+
+
+#: database drivers and the extra that installs them
+_DRIVER_EXTRAS = {"psycopg": "postgres"}
+
+
+def _missing_driver(error: ImportError, db_url: str) -> Exception:
+    from chariots.errors import MissingExtraError
+
+    package = (error.name or "").split(".")[0]
+    if package in _DRIVER_EXTRAS:
+        return MissingExtraError(package, _DRIVER_EXTRAS[package])
+    return click.ClickException(
+        f"cannot upgrade the op store database {_safe_url(db_url)}: its database driver is not installed "
+        f"({error}): install it with pip, or use a driver of an extra (postgresql+psycopg://: "
+        "`pip install chariots[postgres]`)"
+    )
 
 
 @cli.command(

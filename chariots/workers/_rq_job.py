@@ -1,9 +1,9 @@
-"""What a worker runs for a pipeline call, and the serializer jobs travel with."""
+"""What a worker runs for a pipeline call, the serializer jobs travel with, and how a failure is recorded."""
 from __future__ import annotations
 
 import os
 import socket
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional
 
 import dill
 
@@ -13,6 +13,15 @@ if TYPE_CHECKING:
     from chariots.pipelines import Pipeline
     from chariots.pipelines._store_protocol import OpStoreProtocol
     from chariots.pipelines.runners import BaseRunner
+
+#: job meta keys
+PIPELINE_META = "chariots_pipeline"
+MODULES_META = "chariots_modules"
+WORKER_META = "chariots_worker"
+ERROR_META = "chariots_error"
+
+#: the error type of a job whose worker stopped sending heartbeats (killed, crashed, cut from Redis)
+WORKER_DIED = "WorkerDied"
 
 
 class DillRQSerializer:
@@ -31,6 +40,27 @@ class DillRQSerializer:
         return dill.loads(data)
 
 
+def _ops(pipeline: "Pipeline") -> Iterator[Any]:
+    for node in pipeline.pipeline_nodes:
+        op = getattr(node, "op", None)
+        if op is None:
+            continue
+        if hasattr(op, "pipeline_nodes"):  # a pipeline used as an op
+            yield from _ops(op)
+        else:
+            yield op
+
+
+def modules_of(pipeline: "Pipeline", *others: Any) -> List[str]:
+    """The importable modules defining the pipeline's ops (and ``others``' classes).
+
+    A worker imports them once, before it forks for a job, so jobs do not import them again.
+    Classes defined in ``__main__`` are left out: they travel inside the job.
+    """
+    modules = {type(item).__module__ for item in (*_ops(pipeline), *others) if item is not None}
+    return sorted(module for module in modules if module and module != "__main__")
+
+
 def run_pipeline_job(
     pipeline: "Pipeline",
     pipeline_input: Any,
@@ -45,8 +75,8 @@ def run_pipeline_job(
 
     job = get_current_job()
     if job is not None:
-        # lets a server on this host tell a dead worker from a slow one
-        job.meta["chariots_worker"] = {"pid": os.getpid(), "host": socket.gethostname()}
+        # where the job runs, for the messages about a worker that died
+        job.meta[WORKER_META] = {"pid": os.getpid(), "host": socket.gethostname()}
         job.save_meta()
     if op_store_client is not None:
         pipeline.load(op_store_client)
@@ -57,3 +87,51 @@ def run_pipeline_job(
         pipeline.save(op_store_client)
     response = PipelineResponse(value, versions, job_id=job.id if job else None)
     return response.json()
+
+
+def _where(meta: Dict[str, Any]) -> str:
+    worker = meta.get(WORKER_META)
+    if not worker:
+        return "the worker running this job"
+    return f"the worker running this job (pid {worker.get('pid')} on host {worker.get('host')!r})"
+
+
+def describe_failure(exc_type: type, exc_value: BaseException, meta: Dict[str, Any]) -> Dict[str, str]:
+    """The ``{"type": ..., "message": ...}`` error of a failed job.
+
+    The message keeps the exception's notes, which name the node and the pipeline that raised.
+    """
+    from rq.exceptions import AbandonedJobError
+
+    if issubclass(exc_type, AbandonedJobError):
+        message = (
+            f"{_where(meta)} stopped sending heartbeats before the job finished: it died, was killed "
+            "or lost Redis"
+        )
+        return {"type": WORKER_DIED, "message": message}
+    text = str(exc_value) or exc_type.__name__
+    notes = [str(note) for note in getattr(exc_value, "__notes__", ())]
+    return {"type": exc_type.__name__, "message": "; ".join([text, *notes])}
+
+
+def record_failure(job: Any, connection: Any, exc_type: type, exc_value: BaseException, traceback: Any) -> None:
+    """RQ failure callback: keeps the job's structured error in its meta.
+
+    RQ calls it in the work horse when the job raises, and in whichever process cleans the
+    started-job registry when the job's worker stopped sending heartbeats.
+    """
+    meta = job.get_meta(refresh=True)
+    meta[ERROR_META] = describe_failure(exc_type, exc_value, meta)
+    job.save_meta()
+
+
+def record_work_horse_killed(job: Any, retpid: Any, ret_val: Any, rusage: Any) -> None:
+    """RQ work-horse-killed handler: the process running the job ended without finishing it."""
+    signal_number = os.WTERMSIG(ret_val) if isinstance(ret_val, int) and os.WIFSIGNALED(ret_val) else None
+    how = f"was killed by signal {signal_number}" if signal_number else f"exited with status {ret_val}"
+    meta = job.get_meta(refresh=True)
+    meta[ERROR_META] = {
+        "type": WORKER_DIED,
+        "message": f"the process running this job (pid {retpid}) {how} before the job finished",
+    }
+    job.save_meta()

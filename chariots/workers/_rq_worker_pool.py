@@ -3,43 +3,58 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import socket
 import subprocess
 import sys
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
-from chariots.errors import MissingExtraError, NotFoundError, ServiceUnavailableError
+from chariots.errors import NotFoundError, ServiceUnavailableError
 from chariots.pipelines._serving import JobStatus, PipelineResponse
 from chariots.workers._base_worker_pool import BaseWorkerPool
-from chariots.workers._rq_job import DillRQSerializer, run_pipeline_job
+from chariots.workers._process import WorkerProcess
+from chariots.workers._rq_job import (
+    ERROR_META,
+    MODULES_META,
+    PIPELINE_META,
+    DillRQSerializer,
+    modules_of,
+    record_failure,
+    run_pipeline_job,
+)
+from chariots.workers._worker import (
+    DEFAULT_ABANDONED_JOB_TIMEOUT,
+    DEFAULT_JOB_TIMEOUT,
+    QUEUE_NAME,
+    REDIS_ARGUMENTS_ENV,
+    connection_arguments,
+    describe_connection,
+    heartbeat_settings,
+    import_rq,
+    redis_connection,
+)
 
 if TYPE_CHECKING:
     from redis import Redis
 
     from chariots.pipelines import Pipeline, PipelinesServer
 
-QUEUE_NAME = "chariots_workers"
-_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*): (.*)$")
-
-
-def _import_rq():
-    try:
-        import redis
-        import rq
-    except ImportError as error:
-        raise MissingExtraError(error.name or "rq", "workers") from error
-    return redis, rq
+_TERMINAL = (JobStatus.done, JobStatus.failed)
 
 
 class RQWorkerPool(BaseWorkerPool):
     """Runs pipeline calls in RQ workers; job ids and results live in Redis, so any server
     process can fetch any job.
 
+    A job whose worker dies (killed, crashed, cut off from Redis), on this host or another,
+    reads ``failed`` at most ``abandoned_job_timeout`` seconds after its last heartbeat.
+
     :param redis_kwargs: arguments of :class:`redis.Redis`, used when ``redis`` is not given
     :param redis: the Redis connection RQ uses (wins over ``redis_kwargs``)
     :param queue_kwargs: extra arguments of :class:`rq.Queue` (``connection``, ``name`` and
-                         ``serializer`` are set by the pool)
+                         ``serializer`` are set by the pool); ``job_timeout`` (default one hour)
+                         and ``result_ttl`` (default one day) apply to every job
+    :param abandoned_job_timeout: seconds without a heartbeat after which a running job of the
+                                  workers this pool spawns reads ``failed`` (at least 3)
+    :param preload: modules the workers this pool spawns import before their first job
     """
 
     def __init__(
@@ -47,16 +62,22 @@ class RQWorkerPool(BaseWorkerPool):
         redis_kwargs: Optional[Dict[str, Any]] = None,
         redis: Optional["Redis"] = None,
         queue_kwargs: Optional[Dict[str, Any]] = None,
+        *,
+        abandoned_job_timeout: float = DEFAULT_ABANDONED_JOB_TIMEOUT,
+        preload: Sequence[str] = (),
     ):
-        redis_module, rq = _import_rq()
-        self._redis = redis if redis is not None else redis_module.Redis(**(redis_kwargs or {}))
+        _, rq = import_rq()
+        heartbeat_settings(abandoned_job_timeout)  # fails early for a bound too short
+        self._redis = redis if redis is not None else redis_connection(redis_kwargs or {})
         queue_kwargs = dict(queue_kwargs or {})
         # results stay a day (RQ keeps them 500 s by default): any server can fetch them later
         self.result_ttl = queue_kwargs.pop("result_ttl", 24 * 3600)
-        self.job_timeout = queue_kwargs.pop("job_timeout", None)
+        self.job_timeout = queue_kwargs.pop("job_timeout", DEFAULT_JOB_TIMEOUT)
         queue_kwargs.update(name=QUEUE_NAME, connection=self._redis, serializer=DillRQSerializer)
         self._queue = rq.Queue(**queue_kwargs)
-        self._processes: list[subprocess.Popen] = []
+        self.abandoned_job_timeout = abandoned_job_timeout
+        self.preload = list(preload)
+        self._workers: List[WorkerProcess] = []
 
     @property
     def redis(self) -> "Redis":
@@ -68,50 +89,77 @@ class RQWorkerPool(BaseWorkerPool):
         """the RQ queue jobs are sent to"""
         return self._queue
 
+    @property
+    def spawned_workers(self) -> List[WorkerProcess]:
+        """the workers :meth:`spawn_worker` started (running or not)"""
+        return list(self._workers)
+
+    @property
+    def _processes(self) -> List[WorkerProcess]:
+        # the name tests used before spawned_workers and close() existed
+        return self.spawned_workers
+
     def _unreachable(self, error: Exception) -> ServiceUnavailableError:
-        kwargs = self._redis.connection_pool.connection_kwargs
-        where = f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}"
+        where = describe_connection(self._redis)
         return ServiceUnavailableError(f"cannot reach Redis at {where} for the worker queue: {error}")
 
     @property
     def n_workers(self) -> int:
         """number of RQ workers listening to the pool's queue"""
-        redis_module, rq = _import_rq()
+        redis_module, rq = import_rq()
         try:
             return rq.Worker.count(connection=self._redis, queue=self._queue)
         except redis_module.exceptions.ConnectionError as error:
             raise self._unreachable(error) from error
 
-    def spawn_worker(self, burst: bool = False, log_level: str = "WARNING") -> subprocess.Popen:
-        """Starts an RQ worker process for this pool's queue, in its own process group.
+    def spawn_worker(self, burst: bool = False, log_level: str = "WARNING") -> WorkerProcess:
+        """Starts a worker process for this pool's queue on this machine, in its own session.
+
+        It connects to the pool's Redis (address or unix socket, database, user, password and
+        TLS settings; the password travels in its environment, not its command line). The
+        current folder is importable in it. :meth:`close` stops every worker spawned so.
 
         :param burst: stop the worker once the queue is empty
         :param log_level: the worker's logging level
-        :returns: the worker process
+        :returns: a handle whose :meth:`~chariots.workers.WorkerProcess.stop` ends the worker
         """
-        kwargs = self._redis.connection_pool.connection_kwargs
-        command = [sys.executable, "-m", "chariots.workers", "--host", str(kwargs.get("host", "localhost")),
-                   "--port", str(kwargs.get("port", 6379)), "--db", str(kwargs.get("db", 0)),
-                   "--log-level", log_level]
+        command = [sys.executable, "-m", "chariots.workers", "--log-level", log_level,
+                   "--abandoned-job-timeout", str(self.abandoned_job_timeout)]
+        for module in self.preload:
+            command += ["--preload", module]
         if burst:
             command.append("--burst")
         env = dict(os.environ)
-        if kwargs.get("password"):
-            env["CHARIOTS_REDIS_PASSWORD"] = kwargs["password"]
+        env[REDIS_ARGUMENTS_ENV] = json.dumps(connection_arguments(self._redis))
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), env.get("PYTHONPATH")]))
-        process = subprocess.Popen(command, env=env, start_new_session=True)
-        self._processes.append(process)
-        return process
+        worker = WorkerProcess(subprocess.Popen(command, env=env, start_new_session=True))
+        self._workers.append(worker)
+        return worker
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stops every worker this pool spawned (each may finish its current job for ``timeout`` seconds)."""
+        for worker in self._workers:
+            worker.terminate()  # all at once, then wait for each
+        for worker in self._workers:
+            worker.stop(timeout)
+
+    def __enter__(self) -> "RQWorkerPool":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
 
     def execute_pipeline_async(self, pipeline: "Pipeline", pipeline_input: Any, app: "PipelinesServer") -> str:
         """Queues a call of ``pipeline`` for a worker and returns the RQ job id."""
-        redis_module, _ = _import_rq()
+        redis_module, rq = import_rq()
+        runner = getattr(app, "runner", None) or _default_runner()
+        op_store_client = getattr(app, "op_store_client", None)
         try:
             job = self._queue.enqueue(
-                run_pipeline_job, pipeline, pipeline_input, getattr(app, "op_store_client", None),
-                getattr(app, "runner", None) or _default_runner(),
+                run_pipeline_job, pipeline, pipeline_input, op_store_client, runner,
                 result_ttl=self.result_ttl, job_timeout=self.job_timeout,
-                meta={"chariots_pipeline": pipeline.name},
+                on_failure=rq.Callback(record_failure),
+                meta={PIPELINE_META: pipeline.name, MODULES_META: modules_of(pipeline, runner, op_store_client)},
             )
         except redis_module.exceptions.ConnectionError as error:
             raise self._unreachable(error) from error
@@ -120,23 +168,24 @@ class RQWorkerPool(BaseWorkerPool):
     def get_pipeline_response_json_for_id(self, job_id: str, pipeline_name: Optional[str] = None) -> str:
         """Returns the JSON response of a job: its value when done, its error when failed.
 
+        A running job whose worker stopped sending heartbeats is failed here, with the reason.
+
         :param job_id: the id returned when the job was queued
         :param pipeline_name: when given, a job of another pipeline is not found
         """
-        redis_module, rq = _import_rq()
+        redis_module, rq = import_rq()
         from rq.exceptions import NoSuchJobError
         from rq.job import Job
 
         try:
             job = Job.fetch(job_id, connection=self._redis, serializer=DillRQSerializer)
-            owner = job.get_meta(refresh=False).get("chariots_pipeline")
+            owner = job.get_meta(refresh=False).get(PIPELINE_META)
             if pipeline_name is not None and owner is not None and owner != pipeline_name:
                 raise NoSuchJobError(job_id)
-            rq_status = job.get_status()
-            if rq_status == rq.job.JobStatus.STARTED and self._worker_died(job):
-                self._fail_abandoned(job)
-                rq_status = job.get_status()
-            status = JobStatus.from_rq(rq_status)
+            status = JobStatus.from_rq(job.get_status())
+            if status not in _TERMINAL:
+                self._fail_abandoned_jobs()
+                status = JobStatus.from_rq(job.get_status(refresh=True))
             if status is JobStatus.done:
                 data = dict(job.return_value() or {})
                 data.update(job_id=job_id, job_status=status.value)
@@ -148,40 +197,27 @@ class RQWorkerPool(BaseWorkerPool):
             raise self._unreachable(error) from error
         return json.dumps(PipelineResponse(None, {}, job_id=job_id, job_status=status, error=error).json())
 
-    @staticmethod
-    def _worker_died(job) -> bool:
-        worker = job.get_meta(refresh=True).get("chariots_worker")
-        if not worker or worker.get("host") != socket.gethostname():
-            return False
-        try:
-            os.kill(int(worker["pid"]), 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        return False
+    def _fail_abandoned_jobs(self) -> None:
+        """RQ's abandoned-job handling: started jobs past their heartbeat move to the failed jobs.
 
-    def _fail_abandoned(self, job) -> None:
-        worker = job.meta["chariots_worker"]
-        message = f"the worker running this job (pid {worker['pid']}) died before it finished"
-        with self._redis.pipeline() as pipe:
-            job.set_status(job.get_status().__class__.FAILED, pipeline=pipe)
-            job.started_job_registry.remove_executions(job, pipeline=pipe)
-            job._handle_failure(exc_string=f"WorkerDied: {message}", pipeline=pipe)
-            pipe.execute()
+        RQ runs each job's failure callback, which records why. The timer-based death penalty
+        lets it run in any thread of a server.
+        """
+        from rq.registry import StartedJobRegistry
+        from rq.timeouts import TimerDeathPenalty
+
+        registry = StartedJobRegistry(
+            self._queue.name, connection=self._redis, serializer=DillRQSerializer,
+            death_penalty_class=TimerDeathPenalty,
+        )
+        registry.cleanup()
 
     @staticmethod
     def _job_error(job) -> Dict[str, str]:
-        result = job.latest_result()
-        text = (result.exc_string if result is not None else None) or "the job failed without a reason"
-        lines = [line for line in text.strip().splitlines() if line.strip()]
-        for index in range(len(lines) - 1, -1, -1):
-            match = _EXCEPTION_LINE.match(lines[index])
-            if match:
-                # the exception line, then its notes (which node of which pipeline raised)
-                message = "; ".join([match.group(2), *lines[index + 1:]])
-                return {"type": match.group(1).rsplit(".", 1)[-1], "message": message}
-        return {"type": "JobError", "message": lines[-1] if lines else text}
+        error = job.get_meta(refresh=True).get(ERROR_META)
+        if error:
+            return dict(error)
+        return {"type": "JobError", "message": "the job failed without a recorded reason: see its worker's log"}
 
 
 def _default_runner():

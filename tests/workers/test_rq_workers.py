@@ -2,6 +2,7 @@
 import itertools
 import os
 import signal
+import socket
 import time
 
 import pytest
@@ -14,7 +15,7 @@ from chariots.pipelines._serving import use_worker_for_call
 from chariots.testing import TestPipelinesClient
 from chariots.workers import DillRQSerializer, JobStatus, RQWorkerPool
 from tests.conftest import free_port
-from tests.workers.conftest import wait_for
+from tests.workers.conftest import SHORT_BOUND, wait_for
 from tests.workers.worker_ops import Explode, Sleep, is_odd_pipeline, single
 
 
@@ -65,14 +66,52 @@ def test_a_worker_killed_mid_job_ends_failed_not_stuck(worker_pool):
     deadline = time.monotonic() + 10
     while "chariots_worker" not in job.get_meta(refresh=True) and time.monotonic() < deadline:
         time.sleep(0.05)
-    # RQ runs the job in a forked work horse in its own session: kill it and its worker
-    os.kill(job.meta["chariots_worker"]["pid"], signal.SIGKILL)
-    os.killpg(worker.pid, signal.SIGKILL)
+    horse = job.meta["chariots_worker"]["pid"]
+    assert horse in worker.session_pids()  # RQ's work horse, in a process group of its own
+    worker.kill()  # the worker and its work horse, at once
     worker.wait(10)
-    failed = wait_for(client, response, pipeline)
+    killed_at = time.monotonic()
+    failed = wait_for(client, response, pipeline, timeout=SHORT_BOUND + 5)
+    assert time.monotonic() - killed_at <= SHORT_BOUND + 0.5
     assert failed.job_status is JobStatus.failed
-    assert failed.error["type"] == "WorkerDied"
-    assert "died before it finished" in failed.error["message"]
+    assert failed.error == {
+        "type": "WorkerDied",
+        "message": f"the worker running this job (pid {horse} on host {socket.gethostname()!r}) stopped sending "
+                   "heartbeats before the job finished: it died, was killed or lost Redis",
+    }
+
+
+def test_a_killed_work_horse_fails_its_job_and_the_worker_goes_on(worker_pool):
+    pipeline, other = single(Sleep(), "sleepy"), is_odd_pipeline()
+    client = TestPipelinesClient(PipelinesServer([pipeline, other], worker_pool=worker_pool, import_name="app"))
+    response = client.call_pipeline(pipeline, 60, use_worker=True)
+    worker_pool.spawn_worker()
+    wait_for(client, response, pipeline, statuses=(JobStatus.running,))
+    job = Job.fetch(response.job_id, connection=worker_pool.redis, serializer=DillRQSerializer)
+    deadline = time.monotonic() + 10
+    while "chariots_worker" not in job.get_meta(refresh=True) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    horse = job.meta["chariots_worker"]["pid"]
+    os.kill(horse, signal.SIGKILL)
+    failed = wait_for(client, response, pipeline)
+    assert failed.error == {
+        "type": "WorkerDied",
+        "message": f"the process running this job (pid {horse}) was killed by signal 9 before the job finished",
+    }
+    after = wait_for(client, client.call_pipeline(other, 2, use_worker=True), other)
+    assert (after.job_status, after.value) == (JobStatus.done, True)
+
+
+def test_a_job_past_its_timeout_fails_with_the_reason(redis_connection):
+    with RQWorkerPool(redis=redis_connection, queue_kwargs={"job_timeout": 1}) as pool:
+        pipeline = single(Sleep(), "sleepy")
+        client = TestPipelinesClient(PipelinesServer([pipeline], worker_pool=pool, import_name="app"))
+        response = client.call_pipeline(pipeline, 30, use_worker=True)
+        pool.spawn_worker()
+        failed = wait_for(client, response, pipeline)
+    assert failed.job_status is JobStatus.failed
+    assert failed.error["type"] == "JobTimeoutException"
+    assert failed.error["message"].startswith("Task exceeded maximum timeout value (1 seconds)")
 
 
 def test_unknown_job_is_a_404(worker_pool):
@@ -89,7 +128,8 @@ def test_redis_unreachable_gives_503_for_async_calls_and_sync_calls_keep_working
     pool = RQWorkerPool(redis_kwargs={"host": "127.0.0.1", "port": free_port(), "retry": Retry(NoBackoff(), 0)})
     pipeline = is_odd_pipeline()
     client = TestPipelinesClient(PipelinesServer([pipeline], worker_pool=pool, import_name="app"))
-    with pytest.raises(ServiceUnavailableError, match="cannot reach Redis at 127.0.0.1:[0-9]+ for the worker queue"):
+    unreachable = r"cannot reach Redis at 127.0.0.1:[0-9]+ \(db 0\) for the worker queue"
+    with pytest.raises(ServiceUnavailableError, match=unreachable):
         client.call_pipeline(pipeline, 4, use_worker=True)
     assert client.call_pipeline(pipeline, 4).value is True
     with pytest.raises(ServiceUnavailableError):
