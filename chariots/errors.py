@@ -1,5 +1,13 @@
-"""Exceptions raised by Chariots, all rooted at :class:`ChariotsError`."""
+"""Exceptions raised by Chariots, all rooted at :class:`ChariotsError`.
+
+Each area has its own class, mixing in the built-in exception the docs promise (a
+:class:`VersionError` is a ``TypeError``, a :class:`NotFoundError` a ``ValueError``), and a
+``status_code`` used when the error crosses a server boundary: a client raises the same class
+with the server's message.
+"""
 from __future__ import annotations
+
+from typing import Optional
 
 __all__ = [
     "ChariotsError",
@@ -7,14 +15,16 @@ __all__ = [
     "VersionError",
     "BackendError",
     "PipelineError",
+    "MLOpError",
     "OpStoreError",
     "NotFoundError",
     "InvalidNameError",
+    "BadRequestError",
     "ServiceUnavailableError",
     "MissingExtraError",
     "ConfigError",
     "AuthenticationError",
-    "JobError",
+    "TemplateError",
 ]
 
 
@@ -26,10 +36,23 @@ class ChariotsError(Exception):
 
 
 class VersionError(ChariotsError, TypeError):
-    """A node was asked to run with an upstream version it was never validated against."""
+    """A node was asked to run with an upstream version it was never trained (validated) on.
+
+    Build it with :meth:`incompatible` so every message starts the same way, then says which
+    ops and versions are involved and which training pipeline to rerun.
+    """
 
     status_code = 409
+    summary = "the pipeline you requested cannot be loaded because of version incompatibility"
     hint = "HINT: retrain and save/reload in order to have a loadable version"
+
+    @classmethod
+    def incompatible(cls, details: str) -> "VersionError":
+        """A version error whose message is the summary, the hint, then ``details``.
+
+        :param details: which op was refused and why, and how to fix it
+        """
+        return cls(f"{cls.summary}. {cls.hint}: {details}")
 
     @staticmethod
     def handle() -> tuple[dict, int]:
@@ -37,21 +60,25 @@ class VersionError(ChariotsError, TypeError):
 
         :returns: the ``(body, status)`` pair a Flask view can return
         """
-        message = (
-            "the pipeline you requested cannot be loaded because of version incompatibility"
-            + VersionError.hint
-        )
+        message = f"{VersionError.summary}. {VersionError.hint}"
         return {"error": {"type": "VersionError", "message": message}}, VersionError.status_code
 
 
 class BackendError(ChariotsError, ImportError):
-    """A pipeline execution failed on the server side."""
+    """A pipeline execution failed on the server side (the message starts with the op's error type)."""
 
     status_code = 500
 
 
 class PipelineError(ChariotsError, ValueError):
     """A pipeline graph or a node output does not fit the pipeline's declaration."""
+
+    status_code = 400
+
+
+class MLOpError(ChariotsError, ValueError):
+    """An ML op cannot do what its mode asks: predict before it was trained or loaded, use a
+    predict function its model lacks, or load bytes that are not a saved ML op."""
 
     status_code = 400
 
@@ -66,10 +93,15 @@ class NotFoundError(ChariotsError, LookupError, ValueError):
     status_code = 404
 
 
-class InvalidNameError(ChariotsError, ValueError):
-    """A name or version cannot be used as a storage path (it could escape the saver root)."""
+class BadRequestError(ChariotsError, ValueError):
+    """A request a server cannot take: a body that is not the JSON object the route expects, a
+    value of the wrong type."""
 
     status_code = 400
+
+
+class InvalidNameError(BadRequestError):
+    """A name or version cannot be used as a storage path (it could escape the saver root)."""
 
 
 class ServiceUnavailableError(ChariotsError, ConnectionError):
@@ -79,16 +111,22 @@ class ServiceUnavailableError(ChariotsError, ConnectionError):
 
 
 class MissingExtraError(ChariotsError, ImportError):
-    """An optional dependency is missing; the message gives the ``pip install`` line."""
+    """An optional dependency is missing; the message gives the ``pip install`` line.
 
-    def __init__(self, package: str, extra: str):
-        super().__init__(
-            f"{package} is required for this feature: run `pip install chariots[{extra}]`"
-        )
+    :param package: the missing package (or the whole message when ``extra`` is None)
+    :param extra: the Chariots extra that installs it
+    """
+
+    def __init__(self, package: str, extra: Optional[str] = None):
+        if extra is None:
+            super().__init__(package)
+        else:
+            super().__init__(f"{package} is required for this feature: run `pip install chariots[{extra}]`")
 
 
 class ConfigError(ChariotsError, ValueError):
-    """A configuration file or object is invalid; the message names the key path."""
+    """A configuration file or object is invalid, or a server lacks what a request needs; the
+    message names the key path or the missing part."""
 
     status_code = 400
 
@@ -99,28 +137,11 @@ class AuthenticationError(ChariotsError, PermissionError):
     status_code = 401
 
 
-class JobError(ChariotsError, RuntimeError):
-    """An asynchronous job failed or cannot be run."""
-
-
-class ChariotsWarning(UserWarning):
-    """Something worked but probably not as intended (the test suite turns these into errors)."""
-
-
-class MLOpError(ChariotsError, ValueError):
-    """An ML op cannot do what its mode asks: predict before it was trained or loaded, use a
-    predict function its model lacks, or load bytes that are not a saved ML op."""
-
-    status_code = 400
-
-
-__all__.append("MLOpError")
-
-
 class TemplateError(ChariotsError, ValueError):
     """A project cannot be created from the Chariots template: an unknown variable, a value the
     template refuses (such as a project name that is not a Python package name), or an existing
     project folder."""
 
 
-__all__.append("TemplateError")
+class ChariotsWarning(UserWarning):
+    """Something worked but probably not as intended (the test suite turns these into errors)."""

@@ -1,42 +1,30 @@
-"""An op store living in this process: its server is called directly, without a socket."""
+"""An op store living in this process: the client calls the op store service directly."""
 
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set
 
+from chariots._transport import WSGITransport
 from chariots.op_store._op_store import OpStoreServer
-from chariots.op_store._op_store_client import BaseOpStoreClient, RawResponse
-from chariots.op_store.savers import BaseSaver, FileSaver
+from chariots.op_store._op_store_client import BaseOpStoreClient
+from chariots.op_store.savers import BaseSaver
 
-__all__ = ["EmbeddedOpStoreClient", "DB_FILE_NAME", "embedded_server"]
+if TYPE_CHECKING:
+    from chariots.pipelines import Pipeline
+    from chariots.versioning import Version
 
-#: the SQLite file an embedded op store keeps under its path
-DB_FILE_NAME = "op_store.sqlite3"
-
-
-def embedded_server(path: str, saver: Optional[BaseSaver] = None, auth_token: Optional[str] = None) -> OpStoreServer:
-    """An op store server on a SQLite file under ``path`` and, by default, a FileSaver rooted at ``path``.
-
-    :param path: the directory holding the database (and the saved ops, by default); created if missing
-    :param saver: the saver to use instead of ``FileSaver(path)``
-    :param auth_token: the bearer token the server requires (None: no auth)
-    """
-    path = os.path.abspath(os.fspath(path))
-    os.makedirs(path, exist_ok=True)
-    return OpStoreServer(
-        saver if saver is not None else FileSaver(path),
-        db_url="sqlite:///" + os.path.join(path, DB_FILE_NAME),
-        auth_token=auth_token,
-    )
+__all__ = ["EmbeddedOpStoreClient"]
 
 
 class EmbeddedOpStoreClient(BaseOpStoreClient):
-    """An op store client whose server runs in this process, on files under ``path``.
+    """An op store client whose store lives in this process, on files under ``path``.
 
-    Requests go straight to the server's WSGI app (no socket, no thread), so one process holds
-    the whole application. Two embedded clients on the same ``path`` share the same store, and
-    an :class:`~chariots.op_store.OpStoreServer` started later on the same files sees it too.
+    The store operations go straight to the op store service (no socket, no WSGI, no version
+    strings); :meth:`request` still reaches any route through the server's app in process. One
+    process holds the whole application. Two embedded clients on the same ``path`` share the
+    same store, and an :class:`~chariots.op_store.OpStoreServer` started later on the same
+    files sees it too.
 
     :param path: the directory holding the SQLite database and, by default, the saved ops
     :param saver: the saver to use instead of a ``FileSaver(path)``
@@ -45,36 +33,49 @@ class EmbeddedOpStoreClient(BaseOpStoreClient):
     def __init__(self, path: str, saver: Optional[BaseSaver] = None):
         self.path = os.path.abspath(os.fspath(path))
         self._saver = saver
-        self.server = embedded_server(self.path, saver)
+        self.server = OpStoreServer.embedded(self.path, saver)
+        self.service = self.server.service
+        super().__init__(WSGITransport(self.server.flask, "op store"))
 
     def __reduce__(self):
         # a worker process rebuilds the client on the same files (used by RQ jobs)
         return type(self), (self.path, self._saver)
 
-    def request(
-        self,
-        method: str,
-        route: str,
-        json_body: Any = None,
-        data: Optional[bytes] = None,
-        params: Optional[Mapping[str, str]] = None,
-    ) -> RawResponse:
-        """Calls the in-process server (see :meth:`BaseOpStoreClient.request`)."""
-        from werkzeug.test import EnvironBuilder, run_wsgi_app
+    def health_check(self) -> Dict[str, Any]:
+        """``{"status": "ok"}`` once the database answers."""
+        return self.service.health_check()
 
-        kwargs: dict = {"method": method, "query_string": params}
-        if json_body is not None:
-            kwargs["json"] = json_body
-        if data is not None:
-            kwargs["data"] = bytes(data)
-            kwargs["content_type"] = "application/octet-stream"
-        builder = EnvironBuilder(route, **kwargs)
-        try:
-            environ = builder.get_environ()
-        finally:
-            builder.close()
-        app_iter, status, headers = run_wsgi_app(self.server.flask, environ, buffered=True)
-        return RawResponse(int(status.split(" ", 1)[0]), b"".join(app_iter), headers.get("Content-Type", ""))
+    def get_all_versions_of_op(self, op_name: str) -> List["Version"]:
+        """Every saved version of an op, oldest first."""
+        return self.service.get_all_versions_of_op(op_name)
+
+    def get_op_bytes_for_version(self, op_name: str, version: "Version") -> bytes:
+        """The bytes saved for one version of an op."""
+        return self.service.get_op_bytes_for_version(op_name, version)
+
+    def save_op_bytes(self, op_name: str, version: "Version", op_bytes: bytes) -> None:
+        """Saves the bytes of one version of an op, then records the version."""
+        self.service.save_op_bytes(op_name, version, op_bytes)
+
+    def register_valid_link(self, downstream_op: str, upstream_op: str, upstream_op_version: "Version") -> None:
+        """Records that ``downstream_op`` was validated with that version of ``upstream_op``."""
+        self.service.register_valid_link(downstream_op, upstream_op, upstream_op_version)
+
+    def get_validated_links(self, downstream_op: str, upstream_op: str) -> Set["Version"]:
+        """The upstream versions validated for a (downstream, upstream) pair."""
+        return self.service.get_validated_links(downstream_op, upstream_op)
+
+    def pipeline_exists(self, pipeline_name: str) -> bool:
+        """Whether a pipeline of that name was ever registered or saved."""
+        return self.service.pipeline_exists(pipeline_name)
+
+    def register_new_pipeline(self, pipeline: "Pipeline") -> None:
+        """Records a pipeline's name and the names of its nodes."""
+        self.service.register_new_pipeline(pipeline)
+
+    def get_all_pipelines(self) -> List[str]:
+        """The names of every pipeline the store has seen."""
+        return self.service.pipeline_names()
 
     def close(self) -> None:
         """Closes the database connections."""

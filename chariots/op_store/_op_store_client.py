@@ -1,13 +1,14 @@
-"""Clients of the op store: the shared protocol logic, and the HTTP client."""
+"""Clients of the op store: the store protocol over any transport, and the HTTP client."""
 
 from __future__ import annotations
 
 import json
-from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, NamedTuple, Optional, Set, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Set, Tuple, Union
 from urllib.parse import quote
 
 from chariots import errors
+from chariots._transport import HTTPTransport, Transport
+from chariots._wire import RawResponse, error_from_response
 from chariots.op_store._names import check_node_name, check_op_name
 from chariots.versioning import Version
 
@@ -16,47 +17,21 @@ if TYPE_CHECKING:
 
 __all__ = ["BaseOpStoreClient", "OpStoreClient", "RawResponse"]
 
-_OCTET_STREAM = "application/octet-stream"
-# the error types a server may name, raised as themselves on the client side
-_ERROR_TYPES = {
-    error_class.__name__: error_class
-    for error_class in (
-        errors.ChariotsError,
-        errors.VersionError,
-        errors.OpStoreError,
-        errors.NotFoundError,
-        errors.InvalidNameError,
-        errors.ServiceUnavailableError,
-        errors.AuthenticationError,
-        errors.ConfigError,
-        errors.PipelineError,
-    )
-}
-_ERROR_STATUSES = {
-    401: errors.AuthenticationError,
-    404: errors.NotFoundError,
-    409: errors.VersionError,
-    503: errors.ServiceUnavailableError,
-}
 
-
-class RawResponse(NamedTuple):
-    """What a transport got back: status code, body bytes and content type."""
-
-    status: int
-    body: bytes
-    content_type: str
-
-
-class BaseOpStoreClient(ABC):
+class BaseOpStoreClient:
     """The op store operations pipelines and nodes use, over any transport.
 
-    Subclasses only implement :meth:`request`; this class builds the routes, encodes names and
-    versions, and turns the server's JSON errors back into :mod:`chariots.errors` exceptions
-    with the server's message. Op names are checked before anything is sent.
+    This class builds the routes, encodes names and versions, and turns the server's JSON errors
+    back into :mod:`chariots.errors` exceptions with the server's message; the transport only
+    carries requests (:class:`OpStoreClient` over HTTP, ``TestOpStoreClient`` into an app in
+    process). Op names are checked before anything is sent.
+
+    :param transport: how requests reach the op store
     """
 
-    @abstractmethod
+    def __init__(self, transport: Transport):
+        self._transport = transport
+
     def request(
         self,
         method: str,
@@ -65,7 +40,7 @@ class BaseOpStoreClient(ABC):
         data: Optional[bytes] = None,
         params: Optional[Mapping[str, str]] = None,
     ) -> RawResponse:
-        """Sends one request to the op store.
+        """Sends one request to the op store and returns its raw answer, whatever its status.
 
         :param method: the HTTP method
         :param route: the route, already URL-encoded (``/ops/my_op/versions``)
@@ -73,8 +48,8 @@ class BaseOpStoreClient(ABC):
         :param data: raw bytes to send as an ``application/octet-stream`` body
         :param params: query string parameters
         :raises ServiceUnavailableError: if the op store cannot be reached
-        :returns: the raw response
         """
+        return self._transport.send(method, route, json=json_body, data=data, params=params)
 
     # ------------------------------------------------------------------ generic requests
 
@@ -108,7 +83,7 @@ class BaseOpStoreClient(ABC):
     def _checked(self, method: str, route: str, **kwargs: Any) -> RawResponse:
         response = self.request(method, route, **kwargs)
         if response.status >= 400:
-            raise _error_from(method, route, response)
+            raise error_from_response(response, f"the op store ({method} {route})")
         return response
 
     # ------------------------------------------------------------------ the store protocol
@@ -195,6 +170,12 @@ class BaseOpStoreClient(ABC):
         """The names of every pipeline the store has seen."""
         return list(self._json("GET", "/pipelines")["pipelines"])
 
+    def close(self) -> None:
+        """Releases what the transport holds (pooled connections)."""
+        close = getattr(self._transport, "close", None)
+        if close is not None:
+            close()
+
 
 class OpStoreClient(BaseOpStoreClient):
     """Client used to query an :class:`~chariots.op_store.OpStoreServer` over HTTP.
@@ -217,55 +198,10 @@ class OpStoreClient(BaseOpStoreClient):
         timeout: Union[float, Tuple[float, float], None] = (10.0, 600.0),
         pool_size: int = 10,
     ):
-        import requests
-        from requests.adapters import HTTPAdapter
-
-        self.url = url.rstrip("/")
+        transport = HTTPTransport(url, "op store", auth_token=auth_token, timeout=timeout, pool_size=pool_size)
+        super().__init__(transport)
+        self.url = transport.base_url
         self.timeout = timeout
-        self._session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
-        if auth_token is not None:
-            self._session.headers["Authorization"] = f"Bearer {auth_token}"
-
-    def request(
-        self,
-        method: str,
-        route: str,
-        json_body: Any = None,
-        data: Optional[bytes] = None,
-        params: Optional[Mapping[str, str]] = None,
-    ) -> RawResponse:
-        """Sends one HTTP request to the op store (see :meth:`BaseOpStoreClient.request`)."""
-        import requests
-        import urllib3
-
-        headers = {"Content-Type": _OCTET_STREAM} if data is not None else None
-        try:
-            response = self._session.request(
-                method,
-                self.url + route,
-                json=json_body,
-                data=data,
-                params=params,
-                headers=headers,
-                timeout=self.timeout,
-                stream=True,
-            )
-            with response:
-                # one read of the whole body: much faster for large models than requests' small chunks
-                body = response.raw.read(decode_content=True)
-        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
-            raise errors.ServiceUnavailableError(
-                f"the op store at {self.url} is unreachable ({method} {route}): {exc}; "
-                "check that the server is running at that URL"
-            ) from exc
-        return RawResponse(response.status_code, body, response.headers.get("Content-Type", ""))
-
-    def close(self) -> None:
-        """Closes the pooled connections."""
-        self._session.close()
 
     def __repr__(self) -> str:
         return f"OpStoreClient({self.url!r})"
@@ -279,14 +215,3 @@ def _bytes_route(op_name: str, version: Version) -> str:
     if not isinstance(version, Version):
         raise TypeError(f"expected a Version for op {op_name!r}, got {version!r}")
     return f"/ops/{_quote(op_name)}/versions/{_quote(str(version))}"
-
-
-def _error_from(method: str, route: str, response: RawResponse) -> errors.ChariotsError:
-    error_type, message = None, None
-    try:
-        error = json.loads(response.body)["error"]
-        error_type, message = error["type"], error["message"]
-    except (ValueError, KeyError, TypeError):
-        message = response.body[:500].decode("utf-8", "replace")
-    error_class = _ERROR_TYPES.get(error_type) or _ERROR_STATUSES.get(response.status, errors.OpStoreError)
-    return error_class(message or f"the op store answered {method} {route} with status {response.status}")

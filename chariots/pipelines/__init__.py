@@ -5,12 +5,14 @@ from typing import Any
 
 from chariots.pipelines import callbacks, nodes, ops, runners
 from chariots.pipelines._pipeline import Pipeline
+from chariots.pipelines._response import JobStatus, PipelineResponse
 
 __all__ = [
     "Pipeline",
     "PipelinesServer",
     "PipelinesClient",
     "PipelineResponse",
+    "JobStatus",
     "callbacks",
     "nodes",
     "ops",
@@ -19,7 +21,6 @@ __all__ = [
 
 _LAZY = {
     "PipelinesServer": "chariots.pipelines.pipelines_server",
-    "PipelineResponse": "chariots.pipelines.pipelines_server",
     "PipelinesClient": "chariots.pipelines.pipelines_client",
 }
 

@@ -1,45 +1,8 @@
-"""What the pipelines server decides, kept apart from HTTP so it can be tested without a server."""
+"""Plain decisions of serving: whether a call runs in a worker, and how outputs become JSON."""
 from __future__ import annotations
 
 import enum
-import json
-from typing import Any, Dict, Mapping, Optional
-
-from chariots.errors import ChariotsError
-from chariots.versioning import Version
-
-
-class JobStatus(enum.Enum):
-    """The states a pipeline call can be in."""
-
-    deferred = "deferred"
-    queued = "queued"
-    running = "running"
-    done = "done"
-    failed = "failed"
-
-    @classmethod
-    def from_rq(cls, rq_status: Any) -> "JobStatus":
-        """Maps an RQ job status (enum or string) to a :class:`JobStatus`.
-
-        :param rq_status: the status RQ reports
-        :raises ValueError: for a status RQ does not define
-        """
-        value = getattr(rq_status, "value", rq_status)
-        mapping = {
-            "queued": cls.queued,
-            "scheduled": cls.deferred,
-            "deferred": cls.deferred,
-            "started": cls.running,
-            "finished": cls.done,
-            "failed": cls.failed,
-            "stopped": cls.failed,
-            "canceled": cls.failed,
-        }
-        try:
-            return mapping[str(value)]
-        except KeyError:
-            raise ValueError(f"unknown RQ job status {rq_status!r}") from None
+from typing import Any, Mapping, Optional
 
 
 def use_worker_for_call(
@@ -79,58 +42,10 @@ def to_jsonable(value: Any) -> Any:
     )
 
 
-class PipelineResponse:
-    """The answer to a pipeline call: its value, the versions of its nodes and the job's state.
+def __getattr__(name: str):
+    # JobStatus and PipelineResponse moved to chariots.pipelines._response (import them from chariots.pipelines)
+    if name in ("JobStatus", "PipelineResponse"):
+        from chariots.pipelines import _response
 
-    :param value: the pipeline's output (None while a job is not done)
-    :param versions: the version of each node that ran, by node name
-    :param job_id: the id of the worker job, for asynchronous calls
-    :param job_status: the state of the call
-    """
-
-    def __init__(
-        self,
-        value: Any,
-        versions: Mapping[str, Version],
-        job_id: Optional[str] = None,
-        job_status: JobStatus = JobStatus.done,
-        error: Optional[Dict[str, str]] = None,
-    ):
-        self.value = value
-        self.versions = dict(versions)
-        self.job_id = job_id
-        self.job_status = JobStatus(job_status)
-        self.error = error
-
-    def json(self) -> Dict[str, Any]:
-        """The response as sent over HTTP."""
-        return {
-            "pipeline_output": to_jsonable(self.value),
-            "versions": {name: str(version) for name, version in self.versions.items()},
-            "job_id": self.job_id,
-            "job_status": self.job_status.value,
-            "error": self.error,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "PipelineResponse":
-        """Builds a response from :meth:`json`'s output (a dict or its JSON text)."""
-        if isinstance(data, (str, bytes)):
-            data = json.loads(data)
-        return cls(
-            value=data.get("pipeline_output"),
-            versions={name: Version.parse(text) for name, text in (data.get("versions") or {}).items()},
-            job_id=data.get("job_id"),
-            job_status=JobStatus(data.get("job_status") or "done"),
-            error=data.get("error"),
-        )
-
-    def __repr__(self) -> str:
-        return f"<PipelineResponse {self.job_status.value} value={self.value!r}>"
-
-
-def error_body(error: BaseException) -> tuple[Dict[str, Any], int]:
-    """The JSON error body and HTTP status for an exception raised while serving a request."""
-    status = error.status_code if isinstance(error, ChariotsError) else 500
-    message = "; ".join([str(error), *getattr(error, "__notes__", ())])
-    return {"error": {"type": type(error).__name__, "message": message}}, status
+        return getattr(_response, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,62 +1,38 @@
-"""Clients calling a pipelines server: over HTTP, or in process for tests."""
+"""Clients calling a pipelines server: the calls, over a transport (HTTP, or in process for tests)."""
 from __future__ import annotations
 
-import abc
 from typing import Any, Dict, Mapping, Optional, Tuple
 
-from chariots import errors
+from chariots._transport import HTTPTransport, Transport
+from chariots._wire import RawResponse, decode_json, error_from_response
 from chariots.pipelines._pipeline import Pipeline
-from chariots.pipelines._serving import PipelineResponse
+from chariots.pipelines._response import PipelineResponse
 from chariots.versioning import Version
 
-__all__ = ["AbstractPipelinesClient", "PipelinesClient", "raise_for_error"]
-
-_ERRORS_BY_TYPE = {
-    name: getattr(errors, name)
-    for name in errors.__all__
-    if isinstance(getattr(errors, name), type) and issubclass(getattr(errors, name), errors.ChariotsError)
-}
-_ERRORS_BY_STATUS = {
-    400: errors.ChariotsError,
-    401: errors.AuthenticationError,
-    404: errors.NotFoundError,
-    409: errors.VersionError,
-    413: errors.ChariotsError,
-    503: errors.ServiceUnavailableError,
-}
+__all__ = ["AbstractPipelinesClient", "PipelinesClient"]
 
 
-def raise_for_error(status: int, body: Any) -> None:
-    """Raises the Python exception matching a server's JSON error, if the status is one.
+class AbstractPipelinesClient:
+    """The calls of a pipelines client; the transport only carries the requests.
 
-    A ``VersionError`` comes back as :class:`~chariots.errors.VersionError`, an op that raised
-    as :class:`~chariots.errors.BackendError` naming the op's error, and so on.
+    :param transport: how requests reach the server (HTTP for :class:`PipelinesClient`, the app
+                      itself for ``TestPipelinesClient``)
     """
-    if status < 400:
-        return
-    error = body.get("error") if isinstance(body, Mapping) else None
-    if not isinstance(error, Mapping):
-        raise errors.BackendError(f"the server answered {status} without a Chariots error: {body!r}")
-    type_name, message = str(error.get("type")), str(error.get("message"))
-    error_class = _ERRORS_BY_TYPE.get(type_name)
-    if error_class is None or error_class is errors.ChariotsError:
-        error_class = _ERRORS_BY_STATUS.get(status, errors.BackendError)
-        if error_class is errors.BackendError:
-            message = f"{type_name}: {message}"
-    raise error_class(message)
 
+    def __init__(self, transport: Transport):
+        self._transport = transport
 
-class AbstractPipelinesClient(abc.ABC):
-    """The calls of a pipelines client; subclasses only define how a request travels."""
-
-    @abc.abstractmethod
     def request(self, method: str, route: str, json: Optional[Dict[str, Any]] = None) -> Tuple[int, Any]:
-        """Sends one request and returns the status and the decoded JSON body."""
+        """Sends one request and returns the status and the decoded JSON body (its text if not JSON)."""
+        response = self._transport.send(method, route, json=json)
+        body = decode_json(response.body)
+        return response.status, body if body is not None else response.body.decode("utf-8", "replace")
 
     def _call(self, method: str, route: str, json: Optional[Dict[str, Any]] = None) -> Any:
-        status, body = self.request(method, route, json)
-        raise_for_error(status, body)
-        return body
+        response: RawResponse = self._transport.send(method, route, json=json)
+        if response.status >= 400:
+            raise error_from_response(response, f"the pipelines server ({method} {route})")
+        return decode_json(response.body)
 
     def call_pipeline(
         self, pipeline: Pipeline, pipeline_input: Optional[Any] = None, use_worker: Optional[bool] = None
@@ -124,25 +100,10 @@ class PipelinesClient(AbstractPipelinesClient):
         auth_token: Optional[str] = None,
         timeout: Optional[float] = None,
     ):
-        import requests
-
-        self.backend_url = backend_url.rstrip("/")
+        transport = HTTPTransport(backend_url, "pipelines server", auth_token=auth_token, timeout=timeout)
+        super().__init__(transport)
+        self.backend_url = transport.base_url
         self.timeout = timeout
-        self._session = requests.Session()
-        if auth_token:
-            self._session.headers["Authorization"] = f"Bearer {auth_token}"
 
-    def request(self, method: str, route: str, json: Optional[Dict[str, Any]] = None) -> Tuple[int, Any]:
-        import requests
-
-        try:
-            response = self._session.request(method, self.backend_url + route, json=json, timeout=self.timeout)
-        except requests.ConnectionError as error:
-            raise errors.ServiceUnavailableError(
-                f"cannot reach the pipelines server at {self.backend_url}: {error}"
-            ) from error
-        try:
-            body = response.json()
-        except ValueError:
-            body = response.text
-        return response.status_code, body
+    def __repr__(self) -> str:
+        return f"PipelinesClient({self.backend_url!r})"

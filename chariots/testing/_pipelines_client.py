@@ -1,8 +1,9 @@
-"""A pipelines client calling a server in process, through Flask's test client."""
+"""A pipelines client calling a server in process: requests go straight into its WSGI app."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Optional
 
+from chariots._transport import WSGITransport
 from chariots.pipelines.pipelines_client import AbstractPipelinesClient
 
 if TYPE_CHECKING:
@@ -19,10 +20,5 @@ class TestPipelinesClient(AbstractPipelinesClient):
     __test__ = False  # not a pytest test class
 
     def __init__(self, app: "PipelinesServer", auth_token: Optional[str] = None):
-        self._client = app.test_client()
-        self._headers = {"Authorization": f"Bearer {auth_token}"} if auth_token else {}
-
-    def request(self, method: str, route: str, json: Optional[Dict[str, Any]] = None) -> Tuple[int, Any]:
-        response = self._client.open(route, method=method, json=json, headers=self._headers)
-        body = response.get_json(silent=True)
-        return response.status_code, body if body is not None else response.get_data(as_text=True)
+        super().__init__(WSGITransport(app, "pipelines server", auth_token))
+        self.app = app

@@ -10,9 +10,9 @@ import pytest
 from chariots import Pipeline
 from chariots.errors import (
     AuthenticationError,
+    BadRequestError,
     InvalidNameError,
     NotFoundError,
-    OpStoreError,
     ServiceUnavailableError,
 )
 from chariots.nodes import Node
@@ -57,7 +57,7 @@ def test_server_errors_come_back_as_chariots_errors_with_the_message(op_store_cl
         op_store_client.get_op_bytes_for_version("unknown", VERSION)
     with pytest.raises(NotFoundError) as unknown_version:
         op_store_client.get_op_bytes_for_version("model", Version().update_major(b"never"))
-    with pytest.raises(OpStoreError) as malformed:
+    with pytest.raises(BadRequestError) as malformed:
         op_store_client.post("/validated_links", {"downstream_op": "a"})
 
     assert str(unknown_op.value) == (
@@ -134,7 +134,7 @@ def test_the_testing_client_takes_a_saver_and_a_token(tmp_path, wsgi_server):
     assert saver.load(f"ops/model/{VERSION.major}_{VERSION.minor}_{VERSION.patch}") == b"bytes"
     assert not os.path.exists(tmp_path / "store" / "ops")
     without_token = OpStoreClient(wsgi_server(client.server.flask))
-    with pytest.raises(AuthenticationError, match="^this op store requires a bearer token"):
+    with pytest.raises(AuthenticationError, match="^this op store requires a bearer token and none was sent"):
         without_token.get_all_versions_of_op("model")
 
 

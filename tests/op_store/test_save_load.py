@@ -14,7 +14,7 @@ from tests.op_store.conftest import BACKENDS
 
 runner = SequentialRunner()
 HINT = (
-    "the pipeline you requested cannot be loaded because of version incompatibility"
+    "the pipeline you requested cannot be loaded because of version incompatibility. "
     "HINT: retrain and save/reload in order to have a loadable version"
 )
 

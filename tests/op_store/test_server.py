@@ -166,12 +166,12 @@ def test_unknown_op_and_unknown_version_are_404(http):
         (
             "/validated_links",
             "not json",
-            LINK_KEYS_MESSAGE,
+            LINK_KEYS_MESSAGE + ", but the body is not valid JSON: Expecting value: line 1 column 1 (char 0)",
         ),
         (
             "/validated_links",
             [1, 2],
-            LINK_KEYS_MESSAGE,
+            LINK_KEYS_MESSAGE + ", got list",
         ),
         (
             "/validated_links",
@@ -198,7 +198,7 @@ def test_malformed_bodies_are_400(http, route, body, message):
         response = http.post(route, json=body)
 
     assert response.status_code == 400
-    assert response.get_json() == {"error": {"type": "BadRequest", "message": message}}
+    assert response.get_json() == {"error": {"type": "BadRequestError", "message": message}}
 
 
 def test_a_link_with_a_malformed_version_or_name_is_refused(http):
@@ -299,8 +299,8 @@ def test_bearer_token_auth(saver_root, wsgi_server):
     assert refused.status_code == 401 and wrong.status_code == 401
     assert refused.get_json()["error"] == {
         "type": "AuthenticationError",
-        "message": "this op store requires a bearer token: send the header 'Authorization: Bearer <token>' "
-        "(OpStoreClient(url, auth_token=...))",
+        "message": "this op store requires a bearer token and none was sent: send the header "
+        "'Authorization: Bearer <token>' (OpStoreClient(url, auth_token=...))",
     }
     assert accepted.status_code == 200
     assert http.get("/health_check").status_code == 200

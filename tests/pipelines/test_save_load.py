@@ -63,7 +63,7 @@ def test_wrong_order_raises_version_error_with_the_hint(store):
         pred.load(store)
     message = str(error.value)
     assert message.startswith(
-        "the pipeline you requested cannot be loaded because of version incompatibility"
+        "the pipeline you requested cannot be loaded because of version incompatibility. "
         "HINT: retrain and save/reload in order to have a loadable version"
     )
     assert "op 'downstream'" in message and "upstream op 'upstream'" in message

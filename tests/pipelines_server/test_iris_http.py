@@ -45,7 +45,7 @@ def test_client_docs_wrong_order_raises_version_error_in_the_client(iris_client)
     client.call_pipeline(train_pca)
     client.save_pipeline(train_pca)
     with pytest.raises(VersionError, match=r"^the pipeline you requested cannot be loaded because of version "
-                                           r"incompatibilityHINT: retrain and save/reload in order to have a "
+                                           r"incompatibility. HINT: retrain and save/reload in order to have a "
                                            r"loadable version: op 'logisticop'"):
         client.load_pipeline(pred)
     assert client.pipeline_versions(pred) == before
@@ -79,6 +79,4 @@ def test_training_in_a_worker_saves_the_models_for_the_server_to_load(wsgi_serve
         client.load_pipeline(pred)
         assert client.call_pipeline(pred, [[1, 2, 3, 4]]).value == [1]
     finally:
-        for process in pool._processes:
-            process.terminate()
-            process.wait(10)
+        pool.close()

@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from chariots import Pipeline
-from chariots.errors import AuthenticationError, BackendError, ChariotsError, NotFoundError
+from chariots.errors import AuthenticationError, BackendError, BadRequestError, ChariotsError, NotFoundError
 from chariots.nodes import Node
 from chariots.pipelines import PipelinesClient, PipelinesServer
 from chariots.pipelines.ops import BaseOp
@@ -98,8 +98,8 @@ def test_an_op_that_raises_is_a_500_naming_the_op_and_the_server_keeps_serving(s
 @pytest.mark.parametrize(
     "body, message",
     [
-        (b"{not json", "the request body is not valid JSON"),
-        (b"[1, 2]", "the request body must be a JSON object, got list"),
+        (b"{not json", "expected a JSON object body, but the body is not valid JSON"),
+        (b"[1, 2]", "expected a JSON object body, got list"),
         (b'{"use_worker": "yes"}', "'use_worker' must be true, false or null, got 'yes'"),
     ],
 )
@@ -116,8 +116,11 @@ def test_a_body_over_the_cap_is_a_413(server_url, is_odd):
                              data=json.dumps({"pipeline_input": "x" * 20_000}),
                              headers={"Content-Type": "application/json"})
     assert response.status_code == 413
-    assert response.json()["error"]["message"] == "the request body is larger than this server accepts (10000 bytes)"
-    with pytest.raises(ChariotsError, match="larger than this server accepts"):
+    assert response.json()["error"]["message"] == (
+        "the request body (20022 bytes) is larger than this pipelines server accepts (10000 bytes): "
+        "raise the server's max_content_length"
+    )
+    with pytest.raises(BadRequestError, match="larger than this pipelines server accepts"):
         PipelinesClient(server_url).call_pipeline(is_odd, "x" * 20_000)
     assert PipelinesClient(server_url).call_pipeline(is_odd, 1).value is False
 
@@ -126,9 +129,9 @@ def test_bearer_token_protects_every_route_but_health_checks(wsgi_server, is_odd
     url = wsgi_server(PipelinesServer([is_odd], import_name="secured", auth_token="s3cret"))
     assert requests.get(url + "/health_check").status_code == 200
     assert requests.get(url + "/pipelines/simple_pipeline/health_check").status_code == 200
-    with pytest.raises(AuthenticationError, match="no bearer token was sent"):
+    with pytest.raises(AuthenticationError, match="requires a bearer token and none was sent"):
         PipelinesClient(url).call_pipeline(is_odd, 1)
-    with pytest.raises(AuthenticationError, match="the bearer token is wrong"):
+    with pytest.raises(AuthenticationError, match="requires a bearer token and the one sent is wrong"):
         PipelinesClient(url, auth_token="guess").call_pipeline(is_odd, 1)
     assert requests.get(url + "/available_pipelines").status_code == 401
     assert PipelinesClient(url, auth_token="s3cret").call_pipeline(is_odd, 1).value is False
@@ -141,7 +144,7 @@ def test_save_or_load_without_an_op_store_is_a_clear_error(wsgi_server, is_odd):
 
 
 def test_unreachable_server_is_a_clear_error(is_odd):
-    with pytest.raises(ChariotsError, match="cannot reach the pipelines server at http://127.0.0.1:9"):
+    with pytest.raises(ChariotsError, match="the pipelines server at http://127.0.0.1:9 is unreachable"):
         PipelinesClient("http://127.0.0.1:9").call_pipeline(is_odd, 1)
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from chariots.op_store.models._base import Base, db
+from chariots.op_store.models._base import Base
 from chariots.op_store.models._op import DBOp
 from chariots.op_store.models._pipeline import DBPipeline
 from chariots.op_store.models._validated_link import DBValidatedLink
 from chariots.op_store.models._version import DBVersion
 
-__all__ = ["Base", "db", "DBOp", "DBVersion", "DBValidatedLink", "DBPipeline"]
+__all__ = ["Base", "DBOp", "DBVersion", "DBValidatedLink", "DBPipeline"]

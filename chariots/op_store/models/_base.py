@@ -1,8 +1,7 @@
-"""The declarative base and the Flask-SQLAlchemy extension every op store app registers."""
+"""The declarative base of the op store's models; each server binds it to its own engine."""
 
 from __future__ import annotations
 
-from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -19,7 +18,3 @@ class Base(DeclarativeBase):
     """Declarative base of the op store's models."""
 
     metadata = MetaData(naming_convention=_NAMING_CONVENTION)
-
-
-#: the extension object; each :class:`~chariots.op_store.OpStoreServer` registers its own app on it
-db = SQLAlchemy(model_class=Base)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from chariots.op_store.models._base import db
+from chariots.op_store.models._base import Base
 
 
-class DBOp(db.Model):
+class DBOp(Base):
     """An op, identified by its name (``op.name``, the lower-case class name by default)."""
 
     __tablename__ = "ops"

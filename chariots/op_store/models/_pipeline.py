@@ -7,10 +7,10 @@ from typing import List
 from sqlalchemy import JSON, Double, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from chariots.op_store.models._base import db
+from chariots.op_store.models._base import Base
 
 
-class DBPipeline(db.Model):
+class DBPipeline(Base):
     """A pipeline the store has seen, with the names of its nodes when it was last recorded."""
 
     __tablename__ = "pipelines"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import Double, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from chariots.op_store.models._base import db
+from chariots.op_store.models._base import Base
 from chariots.versioning import Version
 
 
-class DBValidatedLink(db.Model):
+class DBValidatedLink(Base):
     """Records that ``downstream_op`` may run on that version of ``upstream_op``."""
 
     __tablename__ = "validated_links"

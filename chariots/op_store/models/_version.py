@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import Double, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from chariots.op_store.models._base import db
+from chariots.op_store.models._base import Base
 from chariots.versioning import Version
 
 
-class DBVersion(db.Model):
+class DBVersion(Base):
     """One saved version of an op. A row exists only once the op's bytes are in the saver."""
 
     __tablename__ = "versions"

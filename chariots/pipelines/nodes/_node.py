@@ -123,9 +123,8 @@ class Node(BaseNode):
         validated = store_to_look_in.get_validated_links(self.name, upstream_node.name)
         if upstream_version.major in {version.major for version in validated}:
             return
-        raise VersionError(
-            "the pipeline you requested cannot be loaded because of version incompatibility"
-            f"{VersionError.hint}: op {self.name!r} ({self.node_version!r}) was never validated "
+        raise VersionError.incompatible(
+            f"op {self.name!r} ({self.node_version!r}) was never validated "
             f"with version {upstream_version!r} of its upstream op {upstream_node.name!r}; "
             f"retrain {self.name!r} on it, save the training pipeline, then reload"
         )

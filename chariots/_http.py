@@ -1,0 +1,118 @@
+"""What both Flask servers share at their HTTP edge: JSON errors, bearer tokens and JSON bodies.
+
+A server calls :func:`install_error_handlers` once: every exception a view raises then leaves as
+the wire's JSON error body (:func:`chariots._wire.error_response`), werkzeug's own HTTP errors
+(unknown route, wrong method, body too large) included.
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Any, Callable, Dict, Iterable, Optional, Tuple
+
+import flask
+from werkzeug.exceptions import HTTPException
+
+from chariots._wire import error_body, error_response
+from chariots.errors import AuthenticationError, BadRequestError, ChariotsError, ServiceUnavailableError
+
+__all__ = ["install_error_handlers", "check_bearer_token", "json_object_body"]
+
+logger = logging.getLogger("chariots.http")
+
+#: turns an exception a service did not expect into the Chariots error to answer (or None: a 500)
+Translate = Callable[[Exception], Optional[ChariotsError]]
+
+
+def _http_error(service: str, error: HTTPException) -> Tuple[Dict[str, Any], int]:
+    request = flask.request
+    status = error.code or 500
+    if status == 404:
+        return error_body("NotFoundError", f"no {service} route {request.method} {request.path}"), 404
+    if status == 405:
+        message = f"the {service} route {request.path} does not accept {request.method}"
+    elif status == 413:
+        limit = flask.current_app.config.get("MAX_CONTENT_LENGTH")
+        size = f"{request.content_length} bytes" if request.content_length is not None else "unknown size"
+        message = (
+            f"the request body ({size}) is larger than this {service} accepts ({limit} bytes): "
+            "raise the server's max_content_length"
+        )
+    else:
+        message = error.description or error.name
+    return error_body(type(error).__name__, message), status
+
+
+def install_error_handlers(app: flask.Flask, service: str, translate: Optional[Translate] = None) -> None:
+    """Makes every error of ``app`` answer a JSON error body with a fitting status.
+
+    :param app: the Flask app
+    :param service: what the app is, for messages (``'op store'``)
+    :param translate: maps a service's unexpected exceptions (a database driver's, say) to
+                      Chariots errors; anything left is logged with its traceback and answered 500
+    """
+
+    def handle(error: Exception):
+        if isinstance(error, HTTPException):
+            return _http_error(service, error)
+        if not isinstance(error, ChariotsError):
+            translated = translate(error) if translate is not None else None
+            if translated is None and isinstance(error, ConnectionError):
+                translated = ServiceUnavailableError(f"a backing service of the {service} cannot be reached: {error}")
+            if translated is not None:
+                error = translated
+        status, body = error_response(error)
+        if status >= 500:
+            request = flask.request
+            logger.error("%s request %s %s failed", service, request.method, request.path, exc_info=error)
+        return body, status
+
+    app.register_error_handler(Exception, handle)
+
+
+def check_bearer_token(expected: Optional[str], service: str, how_to_send: str) -> None:
+    """Checks the request's ``Authorization: Bearer <token>`` header (the scheme in any case).
+
+    :param expected: the token the server requires (None: no check)
+    :param service: what the server is, for the message
+    :param how_to_send: the client call that sends it, for the message
+    :raises AuthenticationError: when the token is missing or wrong
+    """
+    if expected is None:
+        return
+    header = flask.request.headers.get("Authorization", "")
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected.encode()):
+        return
+    reason = "none was sent" if not header else "the one sent is wrong"
+    raise AuthenticationError(
+        f"this {service} requires a bearer token and {reason}: send the header "
+        f"'Authorization: Bearer <token>' ({how_to_send})"
+    )
+
+
+def json_object_body(required: Iterable[str] = (), allow_empty: bool = False) -> Dict[str, Any]:
+    """The request's JSON object body.
+
+    :param required: keys the body must have
+    :param allow_empty: whether an empty body stands for ``{}``
+    :raises BadRequestError: if the body is not a JSON object or misses a key
+    """
+    required = list(required)
+    raw = flask.request.get_data(cache=False)
+    if not raw and allow_empty:
+        return {}
+    expected = f"a JSON object body with the keys {required}" if required else "a JSON object body"
+    try:
+        body = flask.json.loads(raw) if raw else None
+    except (ValueError, RecursionError) as error:
+        reason = "it nests too deeply" if isinstance(error, RecursionError) else str(error)
+        raise BadRequestError(f"expected {expected}, but the body is not valid JSON: {reason}") from None
+    if not isinstance(body, dict):
+        got = "nothing" if body is None else type(body).__name__
+        raise BadRequestError(f"expected {expected}, got {got}")
+    missing = [key for key in required if key not in body]
+    if missing:
+        raise BadRequestError(f"the JSON body misses the keys {missing}; expected {required}")
+    return body
+

@@ -1,0 +1,200 @@
+"""The op store as a plain object: bytes to the saver first, then versions, links and pipelines
+to the database. No HTTP here: the Flask server translates requests into these calls, and the
+embedded client calls them directly."""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import TYPE_CHECKING, Any, BinaryIO, Dict, List, Optional, Set
+
+from chariots.errors import BadRequestError, ChariotsError, NotFoundError, OpStoreError
+from chariots.op_store import _repository as repository
+from chariots.op_store._database import OpStoreDatabase
+from chariots.op_store._names import check_node_name, check_op_name, op_bytes_path
+from chariots.op_store.savers import BaseSaver
+from chariots.versioning import Version
+
+if TYPE_CHECKING:
+    from chariots.pipelines import Pipeline
+
+__all__ = ["OpStoreService"]
+
+
+class OpStoreService:
+    """Saves and loads op bytes and keeps the versions, validated links and pipelines.
+
+    Its methods are the op store protocol pipelines use (``get_all_versions_of_op``,
+    ``save_op_bytes`` ...) plus what the server needs to stream bytes. Names are checked
+    before anything is read or written.
+
+    :param saver: where the bytes of the ops go
+    :param database: the database of versions, links and pipelines
+    """
+
+    def __init__(self, saver: BaseSaver, database: OpStoreDatabase):
+        if not isinstance(saver, BaseSaver):
+            raise TypeError(f"the op store needs a saver (a BaseSaver), got {saver!r}")
+        self.saver = saver
+        self.database = database
+
+    def start(self) -> None:
+        """Creates or upgrades the database tables.
+
+        :raises ServiceUnavailableError: if the database cannot be reached
+        """
+        self.database.upgrade_schema()
+
+    def health_check(self) -> Dict[str, Any]:
+        """``{"status": "ok"}`` once the database answers.
+
+        :raises ServiceUnavailableError: if it does not
+        """
+        self.database.ping()
+        return {"status": "ok"}
+
+    # ------------------------------------------------------------------ versions and bytes
+
+    def get_all_versions_of_op(self, op_name: str) -> List[Version]:
+        """Every saved version of an op, oldest first (empty when it was never saved)."""
+        check_op_name(op_name)
+        with self.database.session() as session:
+            return repository.versions_of_op(session, op_name)
+
+    def open_op_bytes(self, op_name: str, version: Version) -> BinaryIO:
+        """Opens the bytes of one saved version of an op; the caller closes the stream.
+
+        :raises NotFoundError: if the op or that version was never saved
+        :raises OpStoreError: if the version is registered but its bytes are gone
+        """
+        check_op_name(op_name)
+        with self.database.session() as session:
+            op = repository.find_op(session, op_name)
+            if op is None:
+                raise NotFoundError(
+                    f"op {op_name!r} is unknown to the op store: save a pipeline holding it before loading it"
+                )
+            if repository.find_version(session, op, version) is None:
+                raise NotFoundError(
+                    f"version {str(version)!r} of op {op_name!r} is not in the op store; "
+                    f"GET /ops/{op_name}/versions lists the saved ones"
+                )
+        path = op_bytes_path(op_name, version)
+        try:
+            return self.saver.open_stream(path)
+        except FileNotFoundError as exc:
+            raise OpStoreError(
+                f"version {str(version)!r} of op {op_name!r} is registered but its bytes are missing from "
+                f"{self.saver!r} at {path!r}: save the op again"
+            ) from exc
+
+    def get_op_bytes_for_version(self, op_name: str, version: Version) -> bytes:
+        """The bytes saved for one version of an op (see :meth:`open_op_bytes`)."""
+        with self.open_op_bytes(op_name, version) as stream:
+            return stream.read()
+
+    def save_op_stream(self, op_name: str, version: Version, stream: BinaryIO, size: Optional[int] = None) -> bool:
+        """Writes the bytes of one version of an op, then records the version.
+
+        :param size: the number of bytes the stream announces, checked when given
+        :raises BadRequestError: if the stream ends before ``size`` bytes
+        :returns: whether the version is new (a version saved again keeps its first creation time)
+        """
+        check_op_name(op_name)
+        try:
+            self.saver.save_stream(stream, op_bytes_path(op_name, version), size=size)
+        except ValueError as exc:
+            if isinstance(exc, ChariotsError):
+                raise
+            raise BadRequestError(str(exc)) from exc
+        with self.database.session() as session:
+            return repository.in_transaction(session, lambda s: repository.ensure_version(s, op_name, version))
+
+    def save_op_bytes(self, op_name: str, version: Version, op_bytes: bytes) -> bool:
+        """Saves the bytes of one version of an op, then records the version."""
+        return self.save_op_stream(op_name, version, io.BytesIO(op_bytes), size=len(op_bytes))
+
+    # ------------------------------------------------------------------ links
+
+    def register_valid_link(self, downstream_op: str, upstream_op: str, upstream_op_version: Version) -> bool:
+        """Records that ``downstream_op`` was validated with that version of ``upstream_op``.
+
+        :returns: whether the link is new
+        """
+        downstream = check_node_name(downstream_op, "downstream op name")
+        upstream = check_node_name(upstream_op, "upstream op name")
+        with self.database.session() as session:
+            return repository.in_transaction(
+                session, lambda s: repository.ensure_link(s, downstream, upstream, upstream_op_version)
+            )
+
+    def get_validated_links(self, downstream_op: str, upstream_op: str) -> Set[Version]:
+        """The upstream versions validated for a (downstream, upstream) pair (empty if none)."""
+        return set(self.validated_links(downstream_op, upstream_op))
+
+    def validated_links(self, downstream_op: str, upstream_op: str) -> List[Version]:
+        """The upstream versions validated for a (downstream, upstream) pair, oldest first."""
+        downstream = check_node_name(downstream_op, "downstream op name")
+        upstream = check_node_name(upstream_op, "upstream op name")
+        with self.database.session() as session:
+            return repository.validated_links(session, downstream, upstream)
+
+    # ------------------------------------------------------------------ pipelines
+
+    def pipeline_names(self) -> List[str]:
+        """The names of every pipeline the store has seen, sorted."""
+        with self.database.session() as session:
+            return repository.pipeline_names(session)
+
+    def get_pipeline(self, pipeline_name: str) -> Dict[str, Any]:
+        """``{"pipeline_name", "node_names"}`` of a pipeline the store has seen.
+
+        :raises NotFoundError: if it never was registered or saved
+        """
+        check_node_name(pipeline_name, "pipeline name")
+        with self.database.session() as session:
+            pipeline = repository.find_pipeline(session, pipeline_name)
+            if pipeline is None:
+                raise NotFoundError(f"pipeline {pipeline_name!r} was never registered or saved in the op store")
+            return {"pipeline_name": pipeline.name, "node_names": list(pipeline.node_names)}
+
+    def pipeline_exists(self, pipeline_name: str) -> bool:
+        """Whether a pipeline of that name was ever registered or saved."""
+        try:
+            self.get_pipeline(pipeline_name)
+        except NotFoundError:
+            return False
+        return True
+
+    def record_pipeline(self, pipeline_name: str, node_names: List[str]) -> bool:
+        """Adds a pipeline, or updates the node names of a known one.
+
+        :returns: whether the pipeline is new
+        """
+        name = check_node_name(pipeline_name, "pipeline name")
+        if not isinstance(node_names, list):
+            raise BadRequestError(f"'node_names' must be a list of node names, got {node_names!r}")
+        node_names = [check_node_name(node_name, "node name") for node_name in node_names]
+        with self.database.session() as session:
+            return repository.in_transaction(session, lambda s: repository.record_pipeline(s, name, node_names))
+
+    def register_new_pipeline(self, pipeline: "Pipeline") -> bool:
+        """Records a pipeline's name and the names of its nodes."""
+        return self.record_pipeline(pipeline.name, [node.name for node in pipeline.pipeline_nodes])
+
+    def close(self) -> None:
+        """Closes the database connections."""
+        self.database.close()
+
+    def __repr__(self) -> str:
+        return f"<OpStoreService saver={self.saver!r} db_url={self.database.safe_url!r}>"
+
+
+def stream_size(stream: Any) -> Optional[int]:
+    """The size of an opened saver stream, when it can be known without reading it."""
+    if isinstance(stream, io.BytesIO):
+        return stream.getbuffer().nbytes
+    try:
+        return os.fstat(stream.fileno()).st_size
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return None

@@ -1,0 +1,175 @@
+"""The pipelines service: the served pipelines and what can be done to them, without HTTP.
+
+The Flask server (:class:`~chariots.pipelines.PipelinesServer`) only translates requests into
+these calls; tests and other front ends can drive the service directly.
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
+
+from chariots.errors import ConfigError, NotFoundError, VersionError
+from chariots.pipelines._pipeline import Pipeline
+from chariots.pipelines._response import JobStatus, PipelineResponse
+from chariots.pipelines._serving import use_worker_for_call
+from chariots.pipelines.callbacks import PipelineCallback
+from chariots.pipelines.runners import BaseRunner, SequentialRunner
+
+if TYPE_CHECKING:
+    from chariots.pipelines._store_protocol import OpStoreProtocol
+    from chariots.workers import BaseWorkerPool
+
+__all__ = ["PipelinesService"]
+
+logger = logging.getLogger("chariots.pipelines")
+
+
+class PipelinesService:
+    """Serves pipelines: runs them here or in a worker, loads and saves them through an op store.
+
+    The constructor only keeps its collaborators; :meth:`start` reaches the op store.
+
+    :param pipelines: the pipelines to serve (names must be unique)
+    :param op_store_client: the op store to load and save with (None: no saving or loading)
+    :param runner: the runner executing the pipelines (a :class:`SequentialRunner` by default)
+    :param worker_pool: the pool running asynchronous calls
+    :param use_workers: whether calls go to a worker by default (None: no preference)
+    :param default_pipeline_callbacks: callbacks added to every pipeline
+    :param app: what worker pools receive as the app of a call (the Flask server; this service by
+                default), for its ``op_store_client`` and ``runner``
+    :raises ValueError: if two pipelines share a name
+    """
+
+    def __init__(
+        self,
+        pipelines: List[Pipeline],
+        op_store_client: Optional["OpStoreProtocol"] = None,
+        runner: Optional[BaseRunner] = None,
+        worker_pool: Optional["BaseWorkerPool"] = None,
+        use_workers: Optional[bool] = None,
+        default_pipeline_callbacks: Optional[List[PipelineCallback]] = None,
+        app: Any = None,
+    ):
+        self.op_store_client = op_store_client
+        self.runner = runner or SequentialRunner()
+        self.worker_pool = worker_pool
+        self.use_workers = use_workers
+        self.app = app if app is not None else self
+        self._pipelines: Dict[str, Pipeline] = {}
+        self._loaded: Dict[str, bool] = {}
+        self._locks: Dict[str, threading.Lock] = {}
+        for pipeline in pipelines:
+            if pipeline.name in self._pipelines:
+                raise ValueError(f"two pipelines of this app are named {pipeline.name!r}")
+            if default_pipeline_callbacks:
+                pipeline.add_callbacks(default_pipeline_callbacks)
+            self._pipelines[pipeline.name] = pipeline
+            self._locks[pipeline.name] = threading.Lock()
+            self._loaded[pipeline.name] = False
+
+    def start(self) -> None:
+        """Loads every pipeline from the op store; a pipeline the store never saw is registered
+        as it is. A pipeline that cannot be loaded (a version conflict) keeps its ops and is
+        logged."""
+        store = self.op_store_client
+        if store is None:
+            return
+        for name, pipeline in self._pipelines.items():
+            with self._locks[name]:
+                if not store.pipeline_exists(name):
+                    pipeline.register(store)
+                    self._loaded[name] = True
+                    continue
+                try:
+                    pipeline.load(store)
+                    self._loaded[name] = True
+                except VersionError as error:
+                    logger.warning("pipeline %r kept its in-memory ops: %s", name, error)
+
+    @property
+    def pipelines(self) -> Dict[str, Pipeline]:
+        """the served pipelines, by name"""
+        return dict(self._pipelines)
+
+    def get_pipeline(self, pipeline_name: str) -> Pipeline:
+        """Returns a served pipeline.
+
+        :raises NotFoundError: naming the available pipelines if there is none of that name
+        """
+        try:
+            return self._pipelines[pipeline_name]
+        except KeyError:
+            available = ", ".join(sorted(self._pipelines)) or "none"
+            raise NotFoundError(
+                f"no pipeline named {pipeline_name!r} in this app (available: {available})"
+            ) from None
+
+    def _require_store(self) -> "OpStoreProtocol":
+        if self.op_store_client is None:
+            raise ConfigError("this server has no op store: pass op_store_client= to save or load")
+        return self.op_store_client
+
+    def run_pipeline(self, pipeline_name: str, pipeline_input: Any = None) -> PipelineResponse:
+        """Runs a pipeline in this process and returns its response."""
+        pipeline = self.get_pipeline(pipeline_name).snapshot()
+        value = self.runner.run(pipeline, pipeline_input)
+        versions = {node.name: version for node, version in pipeline.get_pipeline_versions().items()}
+        return PipelineResponse(value, versions)
+
+    def call_pipeline(
+        self, pipeline_name: str, pipeline_input: Any = None, use_worker: Optional[bool] = None
+    ) -> PipelineResponse:
+        """Runs a pipeline here or sends it to a worker, following the use-worker rules.
+
+        :raises ConfigError: if the call must go to a worker and there is no worker pool
+        """
+        pipeline = self.get_pipeline(pipeline_name)
+        if not use_worker_for_call(self.use_workers, pipeline.use_worker, use_worker):
+            return self.run_pipeline(pipeline_name, pipeline_input)
+        if self.worker_pool is None:
+            raise ConfigError(
+                f"pipeline {pipeline_name!r} was asked to run in a worker but this server has no "
+                "worker_pool: pass worker_pool= to PipelinesServer"
+            )
+        job_id = self.worker_pool.execute_pipeline_async(pipeline, pipeline_input, self.app)
+        return PipelineResponse(None, {}, job_id=job_id, job_status=JobStatus.queued)
+
+    def fetch_job(self, pipeline_name: str, job_id: str) -> PipelineResponse:
+        """Returns the response of a worker job (its value once done)."""
+        self.get_pipeline(pipeline_name)
+        if self.worker_pool is None:
+            raise NotFoundError(f"no job {job_id!r}: this server has no worker pool")
+        fetch = self.worker_pool.get_pipeline_response_json_for_id
+        if "pipeline_name" in inspect.signature(fetch).parameters:
+            text = fetch(job_id, pipeline_name=pipeline_name)
+        else:  # a custom pool following the documented one-argument signature
+            text = fetch(job_id)
+        return PipelineResponse.from_json(text)
+
+    def load_pipeline(self, pipeline_name: str) -> None:
+        """Loads the latest compatible versions of a pipeline's ops from the op store.
+
+        :raises VersionError: if they are not compatible (the pipeline is left as it was)
+        """
+        pipeline = self.get_pipeline(pipeline_name)
+        with self._locks[pipeline_name]:
+            pipeline.load(self._require_store())
+            self._loaded[pipeline_name] = True
+
+    def save_pipeline(self, pipeline_name: str) -> None:
+        """Saves a pipeline's ops and links to the op store."""
+        pipeline = self.get_pipeline(pipeline_name)
+        with self._locks[pipeline_name]:
+            pipeline.save(self._require_store())
+
+    def pipeline_versions(self, pipeline_name: str) -> Dict[str, str]:
+        """The version of each node of a pipeline, as strings."""
+        pipeline = self.get_pipeline(pipeline_name)
+        return {node.name: str(version) for node, version in pipeline.get_pipeline_versions().items()}
+
+    def is_loaded(self, pipeline_name: str) -> bool:
+        """Whether a pipeline was loaded from (or registered in) the op store."""
+        self.get_pipeline(pipeline_name)
+        return self._loaded[pipeline_name]
