@@ -1,0 +1,116 @@
+"""Hole 1: validity comes from training, never from saving or registering."""
+
+from __future__ import annotations
+
+import pytest
+
+from chariots.errors import VersionError
+from tests.lineage.conftest import serve
+from tests.lineage.lineage_ops import ROWS, build, scale_class, standardize_class
+
+
+def assert_refused(error: VersionError, *op_names: str) -> None:
+    message = str(error)
+    for name in op_names:
+        assert name in message, f"{name!r} is not named in the VersionError: {message}"
+
+
+@pytest.mark.xfail(
+    strict=True, reason="issue 10: hole 1 (saving a pipeline where the model was only loaded certifies it)"
+)
+def test_saving_a_loaded_but_untrained_model_does_not_certify_it(store):
+    client = serve(store, *build("train", "retrain_pca_keep_linear", "pred"))
+    client.call_pipeline("train")
+    client.save_pipeline("train")
+    client.load_pipeline("pred")
+    assert len(client.call_pipeline("pred", ROWS).value) == len(ROWS)
+
+    # the PCA is retrained; the linear regression is loaded and predicts, it never trains
+    client.load_pipeline("retrain_pca_keep_linear")
+    client.call_pipeline("retrain_pca_keep_linear")
+    client.save_pipeline("retrain_pca_keep_linear")
+
+    with pytest.raises(VersionError) as error:
+        client.load_pipeline("pred")
+    assert_refused(error.value, "linearop", "pcaop")
+
+
+@pytest.mark.xfail(strict=True, reason="issue 10: hole 1 (one diamond branch only predicts, the save certifies it)")
+def test_a_diamond_branch_that_only_predicted_is_not_certified(store):
+    client = serve(store, *build("train_diamond", "retrain_branch_a", "pred_diamond"))
+    client.call_pipeline("train_diamond")
+    client.save_pipeline("train_diamond")
+    client.load_pipeline("pred_diamond")
+    assert len(client.call_pipeline("pred_diamond", ROWS).value) == len(ROWS)
+
+    client.load_pipeline("retrain_branch_a")
+    client.call_pipeline("retrain_branch_a")  # PCA and branch A retrain, branch B predicts
+    client.save_pipeline("retrain_branch_a")
+
+    with pytest.raises(VersionError) as error:
+        client.load_pipeline("pred_diamond")
+    assert_refused(error.value, "branchbop", "pcaop")
+
+
+def _trained_behind_standardize_v1(store):
+    client = serve(store, *build("train_std", "pred_std"))
+    client.call_pipeline("train_std")
+    client.save_pipeline("train_std")
+    client.load_pipeline("pred_std")
+    return client.call_pipeline("pred_std", ROWS).value
+
+
+def test_code_change_of_the_upstream_model_without_a_new_pipeline_is_refused(store, open_another_client):
+    _trained_behind_standardize_v1(store)
+
+    # a new release changes StandardizeOp's parameters; a server restarts with it
+    changed = standardize_class(with_mean=False)
+    client = serve(open_another_client(), *build("train_std_only", "pred_std", standardize=changed))
+    client.call_pipeline("train_std_only")
+    client.save_pipeline("train_std_only")
+
+    with pytest.raises(VersionError) as error:
+        client.load_pipeline("pred_std")
+    assert_refused(error.value, "linearop", "standardizeop")
+
+
+@pytest.mark.xfail(
+    strict=True, reason="issue 10: hole 1 (registering a never-seen pipeline after a code change certifies the model)"
+)
+def test_code_change_of_the_upstream_model_with_a_new_pipeline_is_refused(store, open_another_client):
+    _trained_behind_standardize_v1(store)
+
+    # the new release also adds a prediction pipeline: the server registers it at start
+    changed = standardize_class(with_mean=False)
+    client = serve(
+        open_another_client(), *build("pred_std_new", "train_std_only", "pred_std", standardize=changed)
+    )
+    client.call_pipeline("train_std_only")
+    client.save_pipeline("train_std_only")
+
+    # the linear regression was trained behind StandardizeOp v1 only
+    with pytest.raises(VersionError) as error:
+        client.load_pipeline("pred_std")
+    assert_refused(error.value, "linearop", "standardizeop")
+    with pytest.raises(VersionError):
+        client.load_pipeline("pred_std_new")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 10: hole 1/3 (a new pipeline registered after a code change of a stateless op between two "
+    "models certifies the model)",
+)
+def test_code_change_of_a_stateless_op_between_models_with_a_new_pipeline_is_refused(store, open_another_client):
+    client = serve(store, *build("train_scaled", "pred_scaled"))
+    client.call_pipeline("train_scaled")
+    client.save_pipeline("train_scaled")
+    client.load_pipeline("pred_scaled")
+
+    # Scale's factor changes in a new release that also adds a pipeline
+    client = serve(open_another_client(), *build("pred_scaled_new", "pred_scaled", scale=scale_class(3.0)))
+    with pytest.raises(VersionError) as error:
+        client.load_pipeline("pred_scaled_new")
+    assert_refused(error.value, "linearop", "scale")
+    with pytest.raises(VersionError):
+        client.load_pipeline("pred_scaled")
