@@ -1,0 +1,52 @@
+"""``chariots workers`` survives Redis going away and takes jobs again once it is back."""
+import subprocess
+import sys
+import time
+
+from chariots.pipelines import PipelinesServer
+from chariots.testing import TestPipelinesClient
+from chariots.workers import JobStatus, RQWorkerPool, WorkerProcess
+from tests.cli.conftest import REPO_ROOT
+from tests.workers.conftest import SHORT_BOUND, wait_for
+from tests.workers.worker_ops import is_odd_pipeline
+
+OUTAGES = (0.5, 2.0, 4.0)  # seconds without Redis: a blip, then longer than RQ's first retries
+
+
+def test_the_workers_command_reconnects_after_each_redis_outage(private_redis, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "pipelines_workers:\n  worker_type: rq\n  worker_pool_kwargs:\n"
+        f"    redis_kwargs: {{host: 127.0.0.1, port: {private_redis.port}, username: {private_redis.USER}, "
+        f"password: {private_redis.password}}}\n"
+    )
+    command = [sys.executable, "-m", "chariots.cli", "workers", "-c", str(config),
+               "--abandoned-job-timeout", str(SHORT_BOUND)]
+    log = open(tmp_path / "worker.log", "w+")
+    worker = WorkerProcess(subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True))
+    pipeline = is_odd_pipeline()
+
+    def one_job(value):
+        pool = RQWorkerPool(redis=private_redis.connection())
+        client = TestPipelinesClient(PipelinesServer([pipeline], worker_pool=pool, import_name="app"))
+        return wait_for(client, client.call_pipeline(pipeline, value, use_worker=True), pipeline, timeout=30)
+
+    try:
+        assert one_job(1).value is False
+        for number, outage in enumerate(OUTAGES, start=2):
+            private_redis.kill()
+            time.sleep(outage)
+            private_redis.start()  # same port, empty
+            done = one_job(number)
+            assert (done.job_status, done.value) == (JobStatus.done, number % 2 == 0)
+            assert worker.is_alive()
+        assert worker.stop(timeout=10) == 0
+    finally:
+        worker.kill()
+        log.seek(0)
+        output = log.read()
+        log.close()
+    assert "Traceback" not in output, output
+    assert "could not connect to Redis" in output, output  # it did see the outages
+    assert output.rstrip().endswith("Worker stopped"), output
