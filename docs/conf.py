@@ -20,6 +20,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.viewcode",
     "sphinx.ext.intersphinx",
+    "sphinx_copybutton",
 ]
 
 templates_path: list[str] = []
@@ -27,12 +28,21 @@ exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 master_doc = "index"
 language = "en"
 
-html_theme = "alabaster"
+html_theme = "furo"
+html_title = f"Chariots {release}"
 html_static_path: list[str] = []
 html_theme_options = {
-    "description": "versioned machine-learning pipelines served as micro-services",
-    "fixed_sidebar": True,
+    "navigation_with_keys": True,
 }
+pygments_style = "friendly"
+pygments_dark_style = "monokai"
+
+# the copy button copies commands and code without their prompts ($, >>>, ...) or the
+# output lines of the reference pages' examples
+copybutton_prompt_text = r">>> |\.\.\. |\$ "
+copybutton_prompt_is_regexp = True
+copybutton_only_copy_prompt_lines = True
+copybutton_exclude = ".linenos, .gp, .go"
 
 # members in the order the source defines them, signatures without the class name repeated
 autodoc_member_order = "bysource"
