@@ -8,15 +8,24 @@ from __future__ import annotations
 
 import hmac
 import logging
+import time
 from typing import Any, Callable, Dict, Iterable, Optional, Tuple
 
 import flask
 from werkzeug.exceptions import HTTPException
 
+from chariots import _logging
 from chariots._wire import error_body, error_response
 from chariots.errors import AuthenticationError, BadRequestError, ChariotsError, ServiceUnavailableError
 
-__all__ = ["install_error_handlers", "check_bearer_token", "json_object_body"]
+__all__ = [
+    "install_error_handlers", "check_bearer_token", "json_object_body", "install_request_tracking",
+    "open_metrics_request", "REQUEST_ID_HEADER",
+]
+
+#: the header carrying a request's id, read from the request and always set on the response
+REQUEST_ID_HEADER = "X-Request-ID"
+_METRICS_OPEN = "CHARIOTS_METRICS_OPEN"
 
 logger = logging.getLogger("chariots.http")
 
@@ -116,3 +125,78 @@ def json_object_body(required: Iterable[str] = (), allow_empty: bool = False) ->
         raise BadRequestError(f"the JSON body misses the keys {missing}; expected {required}")
     return body
 
+
+
+def install_request_tracking(
+    app: flask.Flask,
+    service: str,
+    metrics: bool = True,
+    metrics_open: bool = False,
+    pipeline_label: Optional[Callable[[str], bool]] = None,
+) -> None:
+    """Gives every request of ``app`` an id and, with ``metrics``, counts and times it and serves
+    ``GET /metrics``. Call it before the app registers its token check, so a refused request
+    carries its id too.
+
+    The id is the client's ``X-Request-ID`` header when it is short and printable, else a new
+    one; it is on the response's ``X-Request-ID`` header and on every log record made while the
+    request is handled (see :mod:`chariots._logging`).
+
+    :param app: the Flask app
+    :param service: the server's name, the ``server`` label of the metrics (``'op store'``)
+    :param metrics: count and time requests and serve ``/metrics`` (Prometheus text format)
+    :param metrics_open: serve ``/metrics`` without the bearer token the other routes need
+    :param pipeline_label: tells whether a route's ``pipeline_name`` is a served pipeline, so
+                           only those become a ``pipeline`` label (None: no pipeline label)
+    """
+    _logging.install_record_factory()
+    app.config[_METRICS_OPEN] = bool(metrics and metrics_open)
+    if metrics:
+        from chariots import _metrics
+
+        recorder = _metrics.metrics()
+        requests_total, latency = recorder.requests, recorder.latency
+
+        def serve_metrics() -> flask.Response:
+            body, content_type = _metrics.exposition()
+            return flask.Response(body, content_type=content_type)
+
+        app.add_url_rule("/metrics", "metrics", serve_metrics, methods=["GET"])
+
+    def before() -> None:
+        sent = flask.request.headers.get(REQUEST_ID_HEADER)
+        flask.g.chariots_request_id_token = _logging.request_id.set(_logging.clean_request_id(sent))
+        flask.g.chariots_request_start = time.perf_counter()
+
+    def after(response: flask.Response) -> flask.Response:
+        response.headers[REQUEST_ID_HEADER] = _logging.request_id.get() or ""
+        if metrics:
+            request = flask.request
+            rule = request.url_rule
+            route = rule.rule if rule is not None else "unmatched"
+            pipeline = ""
+            if pipeline_label is not None and request.view_args:
+                name = request.view_args.get("pipeline_name")
+                if isinstance(name, str) and pipeline_label(name):
+                    pipeline = name
+            elapsed = time.perf_counter() - flask.g.get("chariots_request_start", time.perf_counter())
+            requests_total.labels(service, route, pipeline, request.method, str(response.status_code)).inc()
+            latency.labels(service, route, pipeline).observe(elapsed)
+        return response
+
+    def teardown(_error: Optional[BaseException]) -> None:
+        token = flask.g.pop("chariots_request_id_token", None)
+        if token is not None:
+            try:
+                _logging.request_id.reset(token)
+            except ValueError:  # set in another context: nothing of ours to undo here
+                pass
+
+    app.before_request(before)
+    app.after_request(after)
+    app.teardown_request(teardown)
+
+
+def open_metrics_request() -> bool:
+    """Whether the request is a ``GET /metrics`` the app serves without its bearer token."""
+    return flask.request.endpoint == "metrics" and bool(flask.current_app.config.get(_METRICS_OPEN))

@@ -12,7 +12,7 @@ from flask import Flask, Response, request
 from werkzeug.routing import PathConverter
 from werkzeug.wsgi import wrap_file
 
-from chariots import _http
+from chariots import _http, _logging
 from chariots.errors import ChariotsError, OpStoreError, ServiceUnavailableError
 from chariots.op_store._database import UNREACHABLE, OpStoreDatabase
 from chariots.op_store._names import check_node_name, parse_version
@@ -70,6 +70,12 @@ class OpStoreServer:
                        ``Authorization: Bearer <auth_token>``
     :param max_content_length: the largest request body accepted, in bytes (None: no limit)
     :param start: upgrade the database schema now (the default); with False, call :meth:`start`
+    :param metrics: count and time requests and serve them at ``GET /metrics`` (Prometheus text
+                    format; see :mod:`chariots._metrics`)
+    :param metrics_open: serve ``/metrics`` without the bearer token
+    :param log_format: give the ``chariots`` loggers a handler writing ``'text'`` or ``'json'``
+                       lines (None: the ``CHARIOTS_LOG_FORMAT`` environment variable, else leave
+                       logging as the application set it)
     """
 
     def __init__(
@@ -79,11 +85,16 @@ class OpStoreServer:
         auth_token: Optional[str] = None,
         max_content_length: Optional[int] = DEFAULT_MAX_CONTENT_LENGTH,
         start: bool = True,
+        metrics: bool = True,
+        metrics_open: bool = False,
+        log_format: Optional[str] = None,
     ):
         if not isinstance(saver, BaseSaver):
             raise TypeError(f"OpStoreServer needs a saver (a BaseSaver), got {saver!r}")
         self.service = OpStoreService(saver, OpStoreDatabase(db_url))
         self._auth_token = auth_token
+        self._metrics = (metrics, metrics_open)
+        _logging.configure(log_format)
         self.flask = Flask("OpStoreServer", root_path=os.path.dirname(os.path.abspath(__file__)))
         self.flask.config["MAX_CONTENT_LENGTH"] = max_content_length
         self._flask_db, self._migrate = _flask_extensions(self.flask, self.service.database)
@@ -169,6 +180,7 @@ class OpStoreServer:
         # names reach the views as sent (even '/x' or 'a//b') so that they are refused with a clear error
         app.url_map.merge_slashes = False
         app.url_map.converters["name"] = _NameConverter
+        _http.install_request_tracking(app, "op store", metrics=self._metrics[0], metrics_open=self._metrics[1])
         app.before_request(self._before_request)
         _http.install_error_handlers(app, "op store", self._translate)
         service = self.service
@@ -183,7 +195,7 @@ class OpStoreServer:
         app.add_url_rule("/pipelines/<name:pipeline_name>", "pipeline", service.get_pipeline, methods=["GET"])
 
     def _before_request(self) -> None:
-        if request.path != _HEALTH_CHECK:
+        if request.path != _HEALTH_CHECK and not _http.open_metrics_request():
             _http.check_bearer_token(self._auth_token, "op store", _HOW_TO_SEND)
 
     def _translate(self, error: Exception) -> Optional[ChariotsError]:
@@ -210,6 +222,12 @@ class OpStoreServer:
     def _put_bytes(self, op_name: str, version: str) -> Tuple[Dict[str, Any], int]:
         parsed = parse_version(version)
         created = self.service.save_op_stream(op_name, parsed, request.stream, size=request.content_length)
+        if created:
+            logger.info("op store saved op %r at version %s", op_name, _logging.short_version(parsed))
+            if self._metrics[0]:
+                from chariots import _metrics
+
+                _metrics.metrics().op_store_saves.inc()
         return {"op_name": op_name, "version": str(parsed), "created": created}, 201 if created else 200
 
     def _get_links(self) -> Dict[str, Any]:

@@ -8,9 +8,11 @@ from __future__ import annotations
 import inspect
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from chariots.errors import ConfigError, NotFoundError, VersionError
+from chariots.pipelines._observing import ServiceObserver
 from chariots.pipelines._pipeline import Pipeline
 from chariots.pipelines._response import JobStatus, PipelineResponse
 from chariots.pipelines._serving import use_worker_for_call
@@ -39,6 +41,8 @@ class PipelinesService:
     :param default_pipeline_callbacks: callbacks added to every pipeline
     :param app: what worker pools receive as the app of a call (the Flask server; this service by
                 default), for its ``op_store_client`` and ``runner``
+    :param metrics: update the Prometheus metrics of :mod:`chariots._metrics` (the log lines of
+                    trains, loads, saves and jobs are written either way)
     :raises ValueError: if two pipelines share a name
     """
 
@@ -51,8 +55,10 @@ class PipelinesService:
         use_workers: Optional[bool] = None,
         default_pipeline_callbacks: Optional[List[PipelineCallback]] = None,
         app: Any = None,
+        metrics: bool = True,
     ):
         self.op_store_client = op_store_client
+        self.observer = ServiceObserver(metrics=metrics)
         self.runner = runner or SequentialRunner()
         self.worker_pool = worker_pool
         self.use_workers = use_workers
@@ -68,6 +74,7 @@ class PipelinesService:
             self._pipelines[pipeline.name] = pipeline
             self._locks[pipeline.name] = threading.Lock()
             self._loaded[pipeline.name] = False
+            self.observer.served(pipeline.name, _versions_of(pipeline))
 
     def start(self) -> None:
         """Loads every pipeline from the op store; a pipeline the store never saw is registered
@@ -82,11 +89,15 @@ class PipelinesService:
                     pipeline.register(store)
                     self._loaded[name] = True
                     continue
+                started = time.perf_counter()
                 try:
                     pipeline.load(store)
                     self._loaded[name] = True
                 except VersionError as error:
+                    self.observer.refused(name, error, time.perf_counter() - started)
                     logger.warning("pipeline %r kept its in-memory ops: %s", name, error)
+                else:
+                    self.observer.loaded(name, _versions_of(pipeline), time.perf_counter() - started)
 
     @property
     def pipelines(self) -> Dict[str, Pipeline]:
@@ -106,6 +117,10 @@ class PipelinesService:
                 f"no pipeline named {pipeline_name!r} in this app (available: {available})"
             ) from None
 
+    def has_pipeline(self, pipeline_name: str) -> bool:
+        """Whether this service serves a pipeline of that name."""
+        return pipeline_name in self._pipelines
+
     def _require_store(self) -> "OpStoreProtocol":
         if self.op_store_client is None:
             raise ConfigError("this server has no op store: pass op_store_client= to save or load")
@@ -114,8 +129,14 @@ class PipelinesService:
     def run_pipeline(self, pipeline_name: str, pipeline_input: Any = None) -> PipelineResponse:
         """Runs a pipeline in this process and returns its response."""
         pipeline = self.get_pipeline(pipeline_name).snapshot()
-        value = self.runner.run(pipeline, pipeline_input)
-        versions = {node.name: version for node, version in pipeline.get_pipeline_versions().items()}
+        started = time.perf_counter()
+        try:
+            value = self.runner.run(pipeline, pipeline_input)
+        except BaseException as error:
+            self.observer.ran(pipeline_name, None, time.perf_counter() - started, error)
+            raise
+        versions = _versions_of(pipeline)
+        self.observer.ran(pipeline_name, versions, time.perf_counter() - started)
         return PipelineResponse(value, versions)
 
     def call_pipeline(
@@ -134,6 +155,7 @@ class PipelinesService:
                 "worker_pool: pass worker_pool= to PipelinesServer"
             )
         job_id = self.worker_pool.execute_pipeline_async(pipeline, pipeline_input, self.app)
+        self.observer.job(pipeline_name, job_id, JobStatus.queued)
         return PipelineResponse(None, {}, job_id=job_id, job_status=JobStatus.queued)
 
     def fetch_job(self, pipeline_name: str, job_id: str) -> PipelineResponse:
@@ -146,7 +168,10 @@ class PipelinesService:
             text = fetch(job_id, pipeline_name=pipeline_name)
         else:  # a custom pool following the documented one-argument signature
             text = fetch(job_id)
-        return PipelineResponse.from_json(text)
+        response = PipelineResponse.from_json(text)
+        if response.job_status is not None:
+            self.observer.job(pipeline_name, job_id, response.job_status)
+        return response
 
     def load_pipeline(self, pipeline_name: str) -> None:
         """Loads the latest compatible versions of a pipeline's ops from the op store.
@@ -155,14 +180,24 @@ class PipelinesService:
         """
         pipeline = self.get_pipeline(pipeline_name)
         with self._locks[pipeline_name]:
-            pipeline.load(self._require_store())
+            store = self._require_store()
+            started = time.perf_counter()
+            try:
+                pipeline.load(store)
+            except VersionError as error:
+                self.observer.refused(pipeline_name, error, time.perf_counter() - started)
+                raise
             self._loaded[pipeline_name] = True
+            self.observer.loaded(pipeline_name, _versions_of(pipeline), time.perf_counter() - started)
 
     def save_pipeline(self, pipeline_name: str) -> None:
         """Saves a pipeline's ops and links to the op store."""
         pipeline = self.get_pipeline(pipeline_name)
         with self._locks[pipeline_name]:
-            pipeline.save(self._require_store())
+            store = self._require_store()
+            started = time.perf_counter()
+            pipeline.save(store)
+            self.observer.saved(pipeline_name, _versions_of(pipeline), time.perf_counter() - started)
 
     def pipeline_versions(self, pipeline_name: str) -> Dict[str, str]:
         """The version of each node of a pipeline, as strings."""
@@ -173,3 +208,8 @@ class PipelinesService:
         """Whether a pipeline was loaded from (or registered in) the op store."""
         self.get_pipeline(pipeline_name)
         return self._loaded[pipeline_name]
+
+
+def _versions_of(pipeline: Pipeline) -> Dict[str, Any]:
+    """The version of each node of a pipeline, by node name."""
+    return {node.name: version for node, version in pipeline.get_pipeline_versions().items()}

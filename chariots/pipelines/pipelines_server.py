@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional
 import flask
 from flask.json.provider import DefaultJSONProvider
 
-from chariots import _http
+from chariots import _http, _logging
 from chariots.errors import BadRequestError
 from chariots.pipelines._pipeline import Pipeline
 from chariots.pipelines._response import JobStatus, PipelineResponse
@@ -73,6 +73,12 @@ class PipelinesServer(flask.Flask):
     :param max_content_length: the largest request body accepted, in bytes
     :param start: load the pipelines from the op store now (the default); with False, call
                   ``server.service.start()``
+    :param metrics: count requests, runs, loads and saves, and serve them at ``GET /metrics``
+                    (Prometheus text format; see :mod:`chariots._metrics`)
+    :param metrics_open: serve ``/metrics`` without the bearer token
+    :param log_format: give the ``chariots`` loggers a handler writing ``'text'`` or ``'json'``
+                       lines (None: the ``CHARIOTS_LOG_FORMAT`` environment variable, else leave
+                       logging as the application set it)
     :param args: positional arguments of :class:`flask.Flask`
     :param kwargs: keyword arguments of :class:`flask.Flask` (``import_name`` ...)
     """
@@ -96,6 +102,9 @@ class PipelinesServer(flask.Flask):
         auth_token: Optional[str] = None,
         max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH,
         start: bool = True,
+        metrics: bool = True,
+        metrics_open: bool = False,
+        log_format: Optional[str] = None,
         **kwargs,
     ):
         if not args and "import_name" not in kwargs:
@@ -103,6 +112,9 @@ class PipelinesServer(flask.Flask):
         super().__init__(*args, **kwargs)
         self.config["MAX_CONTENT_LENGTH"] = max_content_length
         self.auth_token = auth_token
+        self.metrics_enabled = metrics
+        self.metrics_open = metrics_open
+        _logging.configure(log_format)
         self.service = PipelinesService(
             app_pipelines,
             op_store_client=op_store_client,
@@ -111,6 +123,7 @@ class PipelinesServer(flask.Flask):
             use_workers=use_workers,
             default_pipeline_callbacks=default_pipeline_callbacks,
             app=self,
+            metrics=metrics,
         )
         self._add_routes()
         if start:
@@ -128,6 +141,10 @@ class PipelinesServer(flask.Flask):
     # ----------------------------------------------------------------- HTTP
     def _add_routes(self) -> None:
         service = self.service
+        _http.install_request_tracking(
+            self, "pipelines server", metrics=self.metrics_enabled, metrics_open=self.metrics_open,
+            pipeline_label=service.has_pipeline,
+        )
         self.add_url_rule("/health_check", "health_check", lambda: {"status": "ok"})
         self.add_url_rule(
             "/available_pipelines", "available_pipelines", lambda: flask.jsonify(sorted(service.pipelines))
@@ -151,7 +168,7 @@ class PipelinesServer(flask.Flask):
         _http.install_error_handlers(self, "pipelines server")
 
     def _check_token(self) -> None:
-        if flask.request.endpoint not in _OPEN_ROUTES:
+        if flask.request.endpoint not in _OPEN_ROUTES and not _http.open_metrics_request():
             _http.check_bearer_token(self.auth_token, "pipelines server", _HOW_TO_SEND)
 
     def _main_view(self, pipeline_name: str):
