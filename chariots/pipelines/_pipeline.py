@@ -160,6 +160,8 @@ class Pipeline:
     :param pipeline_callbacks: callbacks run around the pipeline and each of its nodes
     :param use_worker: whether calls to this pipeline go to a worker by default (None: no
                        preference)
+    :param input_schema: a JSON Schema the ``pipeline_input`` of a server call must match (checked
+                         before any op runs, answered 400 naming the field; None: no check)
     :raises PipelineError: (a ``ValueError``) if the graph is invalid, naming the node
     """
 
@@ -169,12 +171,14 @@ class Pipeline:
         name: str,
         pipeline_callbacks: Optional[List[PipelineCallback]] = None,
         use_worker: Optional[bool] = None,
+        input_schema: Optional[Dict[str, Any]] = None,
     ):
         if not isinstance(name, str) or not name:
             raise PipelineError(f"a pipeline needs a non-empty string name, got {name!r}")
         self._name = name
         self._pipeline_callbacks: Tuple[PipelineCallback, ...] = tuple(pipeline_callbacks or ())
         self.use_worker = use_worker
+        self.input_schema = input_schema
         self._graph = _build_graph(name, list(pipeline_nodes))
 
     @property
