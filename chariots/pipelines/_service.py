@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from chariots.errors import ConfigError, NotFoundError, VersionError
+from chariots.pipelines._contract import input_checker
 from chariots.pipelines._observing import ServiceObserver
 from chariots.pipelines._pipeline import Pipeline
 from chariots.pipelines._response import JobStatus, PipelineResponse
@@ -66,6 +67,7 @@ class PipelinesService:
         self._pipelines: Dict[str, Pipeline] = {}
         self._loaded: Dict[str, bool] = {}
         self._locks: Dict[str, threading.Lock] = {}
+        self._input_checkers: Dict[str, Any] = {}
         for pipeline in pipelines:
             if pipeline.name in self._pipelines:
                 raise ValueError(f"two pipelines of this app are named {pipeline.name!r}")
@@ -75,6 +77,9 @@ class PipelinesService:
             self._locks[pipeline.name] = threading.Lock()
             self._loaded[pipeline.name] = False
             self.observer.served(pipeline.name, _versions_of(pipeline))
+            checker = input_checker(pipeline.name, getattr(pipeline, "input_schema", None))
+            if checker is not None:
+                self._input_checkers[pipeline.name] = checker
 
     def start(self) -> None:
         """Loads every pipeline from the op store; a pipeline the store never saw is registered
@@ -144,9 +149,14 @@ class PipelinesService:
     ) -> PipelineResponse:
         """Runs a pipeline here or sends it to a worker, following the use-worker rules.
 
+        :raises BadRequestError: if the pipeline declares an ``input_schema`` the input does not
+                                 match (before any op runs)
         :raises ConfigError: if the call must go to a worker and there is no worker pool
         """
         pipeline = self.get_pipeline(pipeline_name)
+        checker = self._input_checkers.get(pipeline_name)
+        if checker is not None:
+            checker(pipeline_input)
         if not use_worker_for_call(self.use_workers, pipeline.use_worker, use_worker):
             return self.run_pipeline(pipeline_name, pipeline_input)
         if self.worker_pool is None:

@@ -9,6 +9,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from chariots import _http, _logging
 from chariots.errors import BadRequestError
+from chariots.pipelines._contract import check_call_keys
 from chariots.pipelines._pipeline import Pipeline
 from chariots.pipelines._response import JobStatus, PipelineResponse
 from chariots.pipelines._service import PipelinesService
@@ -174,6 +175,7 @@ class PipelinesServer(flask.Flask):
     def _main_view(self, pipeline_name: str):
         self.service.get_pipeline(pipeline_name)
         data = _http.json_object_body(allow_empty=True)
+        check_call_keys(data, pipeline_name)
         use_worker = data.get("use_worker")
         if use_worker is not None and not isinstance(use_worker, bool):
             raise BadRequestError(f"'use_worker' must be true, false or null, got {use_worker!r}")
