@@ -132,8 +132,18 @@ class PipelinesService:
         return self.op_store_client
 
     def run_pipeline(self, pipeline_name: str, pipeline_input: Any = None) -> PipelineResponse:
-        """Runs a pipeline in this process and returns its response."""
-        pipeline = self.get_pipeline(pipeline_name).snapshot()
+        """Runs a pipeline in this process and returns its response.
+
+        A run that trains an op holds the pipeline's lock, so a save never reads an op half-way
+        through its training (its version, bytes and lineage stay one state).
+        """
+        served = self.get_pipeline(pipeline_name)
+        if served.trains:
+            with self._locks[pipeline_name]:
+                return self._run(pipeline_name, served.snapshot(), pipeline_input)
+        return self._run(pipeline_name, served.snapshot(), pipeline_input)
+
+    def _run(self, pipeline_name: str, pipeline: Pipeline, pipeline_input: Any) -> PipelineResponse:
         started = time.perf_counter()
         try:
             value = self.runner.run(pipeline, pipeline_input)
