@@ -11,10 +11,11 @@ from sqlalchemy import inspect, text
 
 from chariots.errors import ServiceUnavailableError
 from chariots.op_store import OpStoreServer
+from chariots.op_store.models import Base
 from chariots.op_store.savers import FileSaver
 from chariots.versioning import Version
 
-TABLES = {"ops", "versions", "validated_links", "pipelines"}
+TABLES = set(Base.metadata.tables)
 
 
 def version(tag: str) -> Version:
