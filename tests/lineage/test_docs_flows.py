@@ -11,10 +11,14 @@ from tests.lineage.conftest import serve
 from tests.lineage.lineage_ops import ROWS, build
 from tests.ml.iris_ops import client_docs_pipelines, getting_started_pipelines
 
-HINT = (
-    "the pipeline you requested cannot be loaded because of version incompatibility"
-    "HINT: retrain and save/reload in order to have a loadable version"
-)
+SUMMARY = "the pipeline you requested cannot be loaded because of version incompatibility"
+HINT = "HINT: retrain and save/reload in order to have a loadable version"
+
+
+def assert_docs_version_error(error: VersionError) -> None:
+    """The message the docs print: the summary, then the hint."""
+    message = str(error)
+    assert message.startswith(SUMMARY) and HINT in message, message
 
 
 def test_getting_started_flow(store, wsgi_server):
@@ -41,7 +45,7 @@ def test_the_client_docs_flow_and_its_wrong_order(store, wsgi_server):
     client.save_pipeline(train_pca)
     with pytest.raises(VersionError) as error:
         client.load_pipeline(pred)
-    assert str(error.value).startswith(HINT)
+    assert_docs_version_error(error.value)
     assert client.call_pipeline(pred, [[1, 2, 3, 4]]).value == [1]
 
 
@@ -52,7 +56,7 @@ def test_the_wrong_order_on_a_fresh_store(store, wsgi_server):
     client.save_pipeline(train_pca)
     with pytest.raises(VersionError) as error:
         client.load_pipeline(pred)
-    assert str(error.value).startswith(HINT)
+    assert_docs_version_error(error.value)
 
 
 def test_a_failed_load_of_a_chain_leaves_the_pipeline_unchanged(store):
