@@ -4,12 +4,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, Dict, List, Mapping, Optional, Union
 
 from chariots.config._checks import (
-    check_db_url, check_host, check_optional, check_port, check_type, port_number, quoted,
+    check_db_url,
+    check_host,
+    check_optional,
+    check_port,
+    check_type,
+    port_number,
+    quoted,
 )
 from chariots.config._plugins import RUNNER_TYPES, SAVER_TYPES, WORKER_TYPES
 from chariots.config._redact import masked_settings, masked_url
 from chariots.errors import ConfigError
-from chariots.pipelines._pipeline import Pipeline
+from chariots.pipelines import Pipeline
 from chariots.pipelines.callbacks import PipelineCallback
 from chariots.pipelines.runners import BaseRunner
 

@@ -22,8 +22,8 @@ BAD_FILES = {
         "op_store.saver_type must be one of 'file-saver', 'google-storage-saver', got 's3-saver'",
     ),
     "close saver type": (
-        "op_store:\n  saver_type: file_saver\n  saver_kwargs: {root_path: /x}\n",
-        "op_store.saver_type must be one of 'file-saver', 'google-storage-saver', got 'file_saver'; "
+        "op_store:\n  saver_type: File_Savr\n  saver_kwargs: {root_path: /x}\n",
+        "op_store.saver_type must be one of 'file-saver', 'google-storage-saver', got 'File_Savr'; "
         "did you mean 'file-saver'?",
     ),
     "saver type not a string": (
