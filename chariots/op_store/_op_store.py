@@ -193,10 +193,17 @@ class OpStoreServer:
         app.add_url_rule("/pipelines", "pipelines", lambda: {"pipelines": service.pipeline_names()}, methods=["GET"])
         app.add_url_rule("/pipelines", "add_pipeline", self._add_pipeline, methods=["POST"])
         app.add_url_rule("/pipelines/<name:pipeline_name>", "pipeline", service.get_pipeline, methods=["GET"])
+        app.add_url_rule("/openapi.json", "openapi", self._openapi, methods=["GET"])
 
     def _before_request(self) -> None:
         if request.path != _HEALTH_CHECK and not _http.open_metrics_request():
             _http.check_bearer_token(self._auth_token, "op store", _HOW_TO_SEND)
+
+    def _openapi(self) -> Dict[str, Any]:
+        from chariots._openapi import OP_STORE_ROUTES, openapi_document
+
+        return openapi_document(self.flask, "Chariots op store", OP_STORE_ROUTES, self._auth_token is not None,
+                                open_endpoints=["metrics"] if self._metrics[1] else [])
 
     def _translate(self, error: Exception) -> Optional[ChariotsError]:
         if isinstance(error, UNREACHABLE):

@@ -165,6 +165,7 @@ class PipelinesServer(flask.Flask):
             lambda pipeline_name, job_id: service.fetch_job(pipeline_name, job_id).json(),
             methods=["GET", "POST"],
         )
+        self.add_url_rule("/openapi.json", "openapi", self._openapi_view, methods=["GET"])
         self.before_request(self._check_token)
         _http.install_error_handlers(self, "pipelines server")
 
@@ -181,6 +182,14 @@ class PipelinesServer(flask.Flask):
             raise BadRequestError(f"'use_worker' must be true, false or null, got {use_worker!r}")
         response = self.service.call_pipeline(pipeline_name, data.get("pipeline_input"), use_worker)
         return response.json()
+
+    def _openapi_view(self):
+        from chariots._openapi import PIPELINES_ROUTES, openapi_document
+
+        schemas = {name: getattr(pipeline, "input_schema", None) for name, pipeline in self.pipelines.items()}
+        open_endpoints = ["metrics"] if self.metrics_open else []
+        return openapi_document(self, "Chariots pipelines server", PIPELINES_ROUTES, self.auth_token is not None,
+                                pipelines=schemas, open_endpoints=open_endpoints)
 
     def _load_view(self, pipeline_name: str):
         self.service.load_pipeline(pipeline_name)

@@ -59,9 +59,9 @@ def test_one_line_per_save_load_and_refused_load(iris_app, caplog):
     client = PipelinesClient(url)
     client.call_pipeline(train_pca)
     client.save_pipeline(train_pca)
-    client.load_pipeline(train_logistic)
     with pytest.raises(VersionError):
         client.load_pipeline(pred)
+    client.load_pipeline(train_logistic)
     (saved,) = _records(caplog, event="save")
     assert re.fullmatch(r"saved pipeline 'train_pca' in \d+\.\d{3}s: irisxdataset [0-9a-f]{5}, pcaop [0-9a-f]{5}",
                         saved.getMessage())

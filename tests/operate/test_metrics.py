@@ -47,9 +47,9 @@ def test_loads_saves_runs_and_version_errors_are_counted(iris_app):
     }
     client.call_pipeline(train_pca)
     client.save_pipeline(train_pca)
-    client.load_pipeline(train_logistic)
     with pytest.raises(VersionError):
         client.load_pipeline(pred)
+    client.load_pipeline(train_logistic)
     text = requests.get(url + "/metrics").text
     assert _value(text, "chariots_pipeline_runs_total", pipeline="train_pca", outcome="ok") == before["runs"] + 1
     assert _value(text, "chariots_pipeline_saves_total", pipeline="train_pca") == before["saves"] + 1
