@@ -166,6 +166,8 @@ class PipelinesServer(flask.Flask):
             methods=["GET", "POST"],
         )
         self.add_url_rule("/openapi.json", "openapi", self._openapi_view, methods=["GET"])
+        self.add_url_rule("/ui", "ui", self._ui_view, methods=["GET"])
+        self.add_url_rule("/ui/ops/<op_name>", "ui_op", self._ui_op_view, methods=["GET"])
         self.before_request(self._check_token)
         _http.install_error_handlers(self, "pipelines server")
 
@@ -190,6 +192,17 @@ class PipelinesServer(flask.Flask):
         open_endpoints = ["metrics"] if self.metrics_open else []
         return openapi_document(self, "Chariots pipelines server", PIPELINES_ROUTES, self.auth_token is not None,
                                 pipelines=schemas, open_endpoints=open_endpoints)
+
+    def _ui_view(self) -> flask.Response:
+        from chariots.pipelines._ui import render_index
+
+        return flask.Response(render_index(self.pipelines, self.op_store_client), mimetype="text/html")
+
+    def _ui_op_view(self, op_name: str) -> flask.Response:
+        from chariots.pipelines._ui import render_op_history
+
+        page = render_op_history(op_name, self.pipelines, self.op_store_client)
+        return flask.Response(page, mimetype="text/html")
 
     def _load_view(self, pipeline_name: str):
         self.service.load_pipeline(pipeline_name)
