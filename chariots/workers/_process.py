@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from typing import Any, List, Optional
 
 
@@ -18,6 +19,7 @@ class WorkerProcess:
 
     def __init__(self, process: subprocess.Popen):
         self._process = process
+        self._terminated: float = 0.0  # when SIGTERM was sent
 
     @property
     def pid(self) -> int:
@@ -46,7 +48,8 @@ class WorkerProcess:
 
     def terminate(self) -> None:
         """Asks the worker to stop once its current job is done (``SIGTERM``, RQ's warm shutdown)."""
-        if self.is_alive():
+        if self.is_alive() and not self._terminated:
+            self._terminated = time.monotonic()
             self._process.terminate()
 
     def kill(self) -> None:
@@ -58,6 +61,9 @@ class WorkerProcess:
                 pass
         if self.is_alive():
             self._process.kill()
+        deadline = time.monotonic() + 5
+        while self.session_pids() and time.monotonic() < deadline:  # killed, not gone yet
+            time.sleep(0.02)
 
     def session_pids(self) -> List[int]:
         """The other processes of the worker's session, such as the work horse running a job.
@@ -95,12 +101,18 @@ class WorkerProcess:
         """
         if not self.is_alive():
             return self.returncode
-        for grace in (timeout, 5.0):
-            try:
-                self._process.send_signal(signal.SIGTERM)
-                return self._process.wait(grace)
-            except subprocess.TimeoutExpired:
-                continue
+        self.terminate()  # once: a second SIGTERM is RQ's cold shutdown
+        try:
+            return self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+        # RQ takes a second SIGTERM within a second of the first for a duplicate, and ignores it
+        time.sleep(max(0.0, self._terminated + 1.5 - time.monotonic()))
+        self._process.send_signal(signal.SIGTERM)
+        try:
+            return self._process.wait(5.0)
+        except subprocess.TimeoutExpired:
+            pass
         self.kill()
         return self._process.wait(10)
 

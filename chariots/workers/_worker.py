@@ -7,6 +7,7 @@ import importlib
 import inspect
 import logging
 import math
+import signal
 import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Mapping, Optional, Sequence, Union
 
@@ -146,6 +147,10 @@ def _worker_class():
             self.heartbeat_ttl = settings["ttl"]
             self.preload_job_modules = preload_job_modules
             self.stop_requested = False
+            # RQ installs its handlers once registered: a SIGTERM in between would kill the
+            # worker without a clean stop
+            signal.signal(signal.SIGTERM, self.request_stop)
+            signal.signal(signal.SIGINT, self.request_stop)
 
         def get_heartbeat_ttl(self, job: Any) -> int:
             return self.heartbeat_ttl
@@ -234,7 +239,8 @@ def run_worker(
         lost: Optional[BaseException] = None
         try:
             worker.work(burst=burst, logging_level=log_level)
-        except rq.exceptions.StopRequested:  # a stop signal while the worker was shutting down
+        except rq.exceptions.StopRequested:  # a stop signal while the worker was starting or shutting down
+            _unregister(worker, redis_module)
             break
         except (redis_module.exceptions.ConnectionError, redis_module.exceptions.TimeoutError) as error:
             lost = error
@@ -247,6 +253,13 @@ def run_worker(
         echo(f"Reconnected to Redis at {where}")
     echo("Worker stopped")
     return starts
+
+
+def _unregister(worker: Any, redis_module: Any) -> None:
+    try:
+        worker.register_death()
+    except (redis_module.exceptions.ConnectionError, redis_module.exceptions.TimeoutError):
+        pass  # its key expires with its TTL
 
 
 def _wait_for(
