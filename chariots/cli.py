@@ -6,9 +6,10 @@ never a traceback.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import click
 
@@ -298,8 +299,10 @@ def _upgrade(db_url: str, revision: str) -> None:
 
     from chariots.op_store.migrations import upgrade_database
 
+    click.echo(f"Upgrading the op store database {_safe_url(db_url)} to revision {revision}")
     try:
-        upgrade_database(db_url, revision)
+        with _echo_migration_steps():
+            upgrade_database(db_url, revision)
     except ImportError as error:  # the URL's database driver is not installed
         raise _missing_driver(error, db_url) from None
     except SQLAlchemyError as error:
@@ -307,6 +310,28 @@ def _upgrade(db_url: str, revision: str) -> None:
         raise click.ClickException(f"cannot upgrade the op store database {_safe_url(db_url)}: {reason}") from None
     except CommandError as error:
         raise click.ClickException(f"cannot upgrade the op store database {_safe_url(db_url)}: {error}") from None
+
+
+@contextlib.contextmanager
+def _echo_migration_steps() -> Iterator[None]:
+    """Echoes a line per migration step Alembic runs (its ``Running upgrade`` log records)."""
+    import logging
+
+    class EchoSteps(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            message = record.getMessage()
+            if message.startswith("Running upgrade"):
+                click.echo(f"  step: {message.replace('Running upgrade', 'upgrade', 1)}")
+
+    migration_logger = logging.getLogger("alembic.runtime.migration")
+    handler, level = EchoSteps(logging.INFO), migration_logger.level
+    migration_logger.addHandler(handler)
+    migration_logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        migration_logger.removeHandler(handler)
+        migration_logger.setLevel(level)
 
 
 #: database drivers and the extra that installs them

@@ -1,7 +1,8 @@
 """Clients calling a pipelines server: the calls, over a transport (HTTP, or in process for tests)."""
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional, Tuple
+import time
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from chariots._transport import HTTPTransport, Transport
 from chariots._wire import RawResponse, decode_json, error_from_response
@@ -56,6 +57,43 @@ class AbstractPipelinesClient:
         :param pipeline: the pipeline that was called
         """
         return PipelineResponse.from_json(self._call("GET", f"/pipelines/{_name(pipeline)}/jobs/{job_id}"))
+
+    def wait_for_job(
+        self,
+        job_id: str,
+        pipeline: Pipeline,
+        timeout: Optional[float] = 60.0,
+        poll_interval: float = 0.2,
+        on_status: Optional[Callable[[PipelineResponse], None]] = None,
+    ) -> PipelineResponse:
+        """Fetches a worker job until it is done or failed.
+
+        :param job_id: the ``job_id`` of the call's first response
+        :param pipeline: the pipeline (or its name) that was called
+        :param timeout: seconds to wait at most (None: forever)
+        :param poll_interval: seconds between two fetches
+        :param on_status: called with each response whose status differs from the previous one
+                          (to show progress)
+        :raises TimeoutError: naming the job, its pipeline and its last status, if it is still
+                              running after ``timeout`` seconds
+        :returns: the job's last response (``job_status`` done, or failed with its ``error``)
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        last_status = None
+        while True:
+            response = self.fetch_job(job_id, pipeline)
+            if response.job_status != last_status:
+                last_status = response.job_status
+                if on_status is not None:
+                    on_status(response)
+            if response.job_status.value in ("done", "failed"):
+                return response
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"job {job_id!r} of pipeline {_name(pipeline)!r} is still {response.job_status.value} after "
+                    f"{timeout}s: wait longer (timeout=), or check that a worker serves its queue"
+                )
+            time.sleep(poll_interval if deadline is None else max(0.0, min(poll_interval, deadline - time.monotonic())))
 
     def is_pipeline_loaded(self, pipeline: Pipeline) -> bool:
         """Whether the server loaded the pipeline from its op store."""
