@@ -155,7 +155,17 @@ def install_request_tracking(
         from chariots import _metrics
 
         recorder = _metrics.metrics()
-        requests_total, latency = recorder.requests, recorder.latency
+        # the labelled children, found once per label set (labels() takes a lock and checks each time)
+        children: Dict[Tuple[str, str, str, str], Tuple[Any, Any]] = {}
+
+        def child(route: str, pipeline: str, method: str, status: str) -> Tuple[Any, Any]:
+            key = (route, pipeline, method, status)
+            found = children.get(key)
+            if found is None:
+                found = (recorder.requests.labels(service, route, pipeline, method, status),
+                         recorder.latency.labels(service, route, pipeline))
+                children[key] = found
+            return found
 
         def serve_metrics() -> flask.Response:
             body, content_type = _metrics.exposition()
@@ -180,8 +190,9 @@ def install_request_tracking(
                 if isinstance(name, str) and pipeline_label(name):
                     pipeline = name
             elapsed = time.perf_counter() - flask.g.get("chariots_request_start", time.perf_counter())
-            requests_total.labels(service, route, pipeline, request.method, str(response.status_code)).inc()
-            latency.labels(service, route, pipeline).observe(elapsed)
+            counter, histogram = child(route, pipeline, request.method, str(response.status_code))
+            counter.inc()
+            histogram.observe(elapsed)
         return response
 
     def teardown(_error: Optional[BaseException]) -> None:

@@ -55,7 +55,8 @@ class ServiceObserver:
 
     def ran(self, pipeline_name: str, versions: Optional[Mapping[str, Any]], duration: float,
             error: Optional[BaseException] = None) -> None:
-        """A run in this process ended (``versions`` after it, None when it failed)."""
+        """A run in this process ended (``versions`` after it; None when it failed or could not
+        train, so there is nothing to compare)."""
         if self._metrics is not None:
             self._metrics.runs.labels(pipeline_name, "failed" if error is not None else "ok").inc()
         if error is not None or versions is None:

@@ -151,7 +151,9 @@ class PipelinesService:
             self.observer.ran(pipeline_name, None, time.perf_counter() - started, error)
             raise
         versions = _versions_of(pipeline)
-        self.observer.ran(pipeline_name, versions, time.perf_counter() - started)
+        # only a run that trains can change versions: the others skip comparing them
+        trained = versions if getattr(pipeline, "trains", True) else None
+        self.observer.ran(pipeline_name, trained, time.perf_counter() - started)
         return PipelineResponse(value, versions)
 
     def call_pipeline(
