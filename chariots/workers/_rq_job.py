@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional
 
 import dill
 
-from chariots.pipelines._serving import PipelineResponse
+from chariots.pipelines import PipelineResponse
 
 if TYPE_CHECKING:
-    from chariots.pipelines import Pipeline
-    from chariots.pipelines._store_protocol import OpStoreProtocol
+    from chariots.pipelines import OpStoreProtocol, Pipeline
     from chariots.pipelines.runners import BaseRunner
 
 #: job meta keys

@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
 from chariots.errors import NotFoundError, ServiceUnavailableError
-from chariots.pipelines._serving import JobStatus, PipelineResponse
+from chariots.pipelines import JobStatus, PipelineResponse
 from chariots.workers._base_worker_pool import BaseWorkerPool
 from chariots.workers._process import WorkerProcess
 from chariots.workers._rq_job import (
