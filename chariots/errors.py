@@ -17,6 +17,8 @@ __all__ = [
     "PipelineError",
     "MLOpError",
     "OpStoreError",
+    "ConflictError",
+    "OpIdentityError",
     "NotFoundError",
     "InvalidNameError",
     "BadRequestError",
@@ -85,6 +87,17 @@ class MLOpError(ChariotsError, ValueError):
 
 class OpStoreError(ChariotsError):
     """The op store could not answer a request."""
+
+
+class ConflictError(OpStoreError, ValueError):
+    """The op store already holds something else under that name or version: stored versions
+    are immutable."""
+
+    status_code = 409
+
+
+class OpIdentityError(ConflictError):
+    """Another op class was saved under a name that holds the states of a different class."""
 
 
 class NotFoundError(ChariotsError, LookupError, ValueError):

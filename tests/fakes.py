@@ -1,35 +1,71 @@
 """An in-memory op store with the interface pipelines use, for tests of the pure core."""
 from __future__ import annotations
 
+from typing import Dict, List, Optional
+
+from chariots.pipelines import OpState, StateRecord
 from chariots.versioning import Version
 
 
 class InMemoryOpStore:
-    """Keeps versions, bytes, validated links and pipelines in dictionaries."""
+    """Keeps states (versions, lineage, explicit links), bytes and pipelines in dictionaries.
+
+    Like the real store, a save's states become visible only when :meth:`commit_save` runs, and
+    a state already committed keeps its first lineage.
+    """
 
     def __init__(self):
         self.op_bytes: dict[tuple[str, Version], bytes] = {}
-        self.versions: dict[str, list[Version]] = {}
-        self.links: dict[tuple[str, str], set[Version]] = {}
+        self.states: dict[str, list[OpState]] = {}
         self.pipelines: set[str] = set()
 
     def get_all_versions_of_op(self, op_name: str) -> list[Version]:
-        return list(self.versions.get(op_name, []))
+        return [state.version for state in self.get_op_states(op_name)]
+
+    def get_op_states(self, op_name: str) -> List[OpState]:
+        return sorted(self.states.get(op_name, []), key=lambda state: state.version.creation_time)
 
     def get_op_bytes_for_version(self, op_name: str, version: Version) -> bytes:
         return self.op_bytes[(op_name, version)]
 
-    def save_op_bytes(self, op_name: str, version: Version, op_bytes: bytes) -> None:
-        self.op_bytes[(op_name, version)] = op_bytes
-        known = self.versions.setdefault(op_name, [])
-        if version not in known:
-            known.append(version)
+    def upload_op_bytes(self, op_name: str, version: Version, op_bytes: bytes) -> None:
+        if not self._find(op_name, version):
+            self.op_bytes[(op_name, version)] = op_bytes
 
-    def register_valid_link(self, downstream_op: str, upstream_op: str, upstream_op_version: Version) -> None:
-        self.links.setdefault((downstream_op, upstream_op), set()).add(upstream_op_version)
+    def _find(self, op_name: str, version: Version) -> Optional[OpState]:
+        return next((state for state in self.states.get(op_name, []) if state.version == version), None)
+
+    def commit_save(self, pipeline_name: Optional[str], node_names: List[str], states: List[StateRecord]) -> None:
+        for record in states:
+            assert (record.op_name, record.version) in self.op_bytes, "bytes must be uploaded first"
+            if not self._find(record.op_name, record.version):
+                self.states.setdefault(record.op_name, []).append(
+                    OpState(record.version, record.class_path, record.class_major, dict(record.lineage or {}),
+                            saved_by=pipeline_name)
+                )
+        if pipeline_name is not None:
+            self.pipelines.add(pipeline_name)
+
+    def save_op_bytes(self, op_name: str, version: Version, op_bytes: bytes) -> None:
+        self.upload_op_bytes(op_name, version, op_bytes)
+        if not self._find(op_name, version):
+            self.states.setdefault(op_name, []).append(OpState(version))
+
+    def register_valid_link(
+        self, downstream_op: str, upstream_op: str, upstream_op_version: Version,
+        downstream_op_version: Optional[Version] = None,
+    ) -> None:
+        states = self.get_op_states(downstream_op)
+        if downstream_op_version is not None:
+            states = [state for state in states if state.version == downstream_op_version]
+        states[-1].links.setdefault(upstream_op, []).append(upstream_op_version)
 
     def get_validated_links(self, downstream_op: str, upstream_op: str) -> set[Version]:
-        return set(self.links.get((downstream_op, upstream_op), set()))
+        found: Dict[tuple, Version] = {}
+        for state in self.get_op_states(downstream_op):
+            for version in [*state.links.get(upstream_op, ()), *filter(None, [state.lineage.get(upstream_op)])]:
+                found[(version.major, version.minor, version.patch)] = version
+        return set(found.values())
 
     def pipeline_exists(self, pipeline_name: str) -> bool:
         return pipeline_name in self.pipelines

@@ -79,6 +79,7 @@ class BaseMLOp(LoadableOp, metaclass=_AbstractVersionableMeta):
 
     :param mode: what the op does when it runs
     :param op_callbacks: callbacks run before and after each execution of the op
+    :param name: the name the op store knows the op by (its class name in lower case by default)
     :raises ValueError: if ``mode`` is not an :class:`MLMode` (or one of its values)
     """
 
@@ -99,8 +100,8 @@ class BaseMLOp(LoadableOp, metaclass=_AbstractVersionableMeta):
         cls._predict_inputs, cls._predict_input_names = _accepted_inputs(cls, "predict")
         VersionType(cls.training_update_version)  # fail at class creation on a bad value
 
-    def __init__(self, mode: MLMode, op_callbacks: Optional[List[OpCallBack]] = None):
-        super().__init__(op_callbacks)
+    def __init__(self, mode: MLMode, op_callbacks: Optional[List[OpCallBack]] = None, name: Optional[str] = None):
+        super().__init__(op_callbacks, name=name)
         self._mode = MLMode(mode)
         self._last_training_time: Optional[float] = None
         self._saved_with: Optional[str] = None
@@ -121,6 +122,24 @@ class BaseMLOp(LoadableOp, metaclass=_AbstractVersionableMeta):
     def last_training_time(self) -> Optional[float]:
         """when the model was last trained (a ``time.time()`` stamp), None if it never was"""
         return self._last_training_time
+
+    @property
+    def holds_state(self) -> bool:
+        """whether the model was ever trained (an untrained model is not saved)"""
+        return self._last_training_time is not None
+
+    @property
+    def trains_when_run(self) -> bool:
+        """whether running the op trains it (``MLMode.FIT`` and ``MLMode.FIT_PREDICT``)"""
+        return self._mode is not _PREDICT
+
+    def version_for_state(self, state_bytes: bytes) -> Version:
+        """An ML op's state is versioned by its training time: its :attr:`op_version`."""
+        return self.op_version
+
+    def state_matches(self, version: Version) -> bool:
+        """Whether the model just loaded was trained at the time ``version`` says."""
+        return self.op_version == version
 
     @property
     def allow_version_change(self) -> bool:
@@ -195,6 +214,7 @@ class BaseMLOp(LoadableOp, metaclass=_AbstractVersionableMeta):
             now = math.nextafter(previous, math.inf)
         self._last_training_time = now
         self._op_version = None
+        self.training_lineage = {}  # filled by the pipeline the op trained in
 
     def _not_trained_error(self) -> MLOpError:
         return MLOpError(

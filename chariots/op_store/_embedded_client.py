@@ -11,7 +11,7 @@ from chariots.op_store._op_store_client import BaseOpStoreClient
 from chariots.op_store.savers import BaseSaver
 
 if TYPE_CHECKING:
-    from chariots.pipelines import Pipeline
+    from chariots.pipelines import OpState, Pipeline, StateRecord
     from chariots.versioning import Version
 
 __all__ = ["EmbeddedOpStoreClient"]
@@ -57,13 +57,33 @@ class EmbeddedOpStoreClient(BaseOpStoreClient):
         """Saves the bytes of one version of an op, then records the version."""
         self.service.save_op_bytes(op_name, version, op_bytes)
 
-    def register_valid_link(self, downstream_op: str, upstream_op: str, upstream_op_version: "Version") -> None:
-        """Records that ``downstream_op`` was validated with that version of ``upstream_op``."""
-        self.service.register_valid_link(downstream_op, upstream_op, upstream_op_version)
+    def get_op_states(self, op_name: str) -> List["OpState"]:
+        """Every saved state of an op with its lineage, oldest first."""
+        return self.service.get_op_states(op_name)
 
-    def get_validated_links(self, downstream_op: str, upstream_op: str) -> Set["Version"]:
-        """The upstream versions validated for a (downstream, upstream) pair."""
-        return self.service.get_validated_links(downstream_op, upstream_op)
+    def upload_op_bytes(self, op_name: str, version: "Version", op_bytes: bytes) -> None:
+        """Writes the bytes of a state; listed once :meth:`commit_save` records it."""
+        self.service.upload_op_bytes(op_name, version, op_bytes)
+
+    def commit_save(self, pipeline_name: Optional[str], node_names: List[str], states: List["StateRecord"]) -> None:
+        """Records uploaded states, their lineage and the pipeline in one transaction."""
+        self.service.commit_save(pipeline_name, node_names, states)
+
+    def register_valid_link(
+        self,
+        downstream_op: str,
+        upstream_op: str,
+        upstream_op_version: "Version",
+        downstream_op_version: Optional["Version"] = None,
+    ) -> None:
+        """Records that a saved state of ``downstream_op`` may run behind that upstream version."""
+        self.service.register_valid_link(downstream_op, upstream_op, upstream_op_version, downstream_op_version)
+
+    def get_validated_links(
+        self, downstream_op: str, upstream_op: str, downstream_op_version: Optional["Version"] = None
+    ) -> Set["Version"]:
+        """The upstream versions the downstream op's states (or one state) may run behind."""
+        return self.service.get_validated_links(downstream_op, upstream_op, downstream_op_version)
 
     def pipeline_exists(self, pipeline_name: str) -> bool:
         """Whether a pipeline of that name was ever registered or saved."""

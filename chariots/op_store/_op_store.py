@@ -13,9 +13,10 @@ from werkzeug.routing import PathConverter
 from werkzeug.wsgi import wrap_file
 
 from chariots import _http, _logging
-from chariots.errors import ChariotsError, OpStoreError, ServiceUnavailableError
+from chariots.errors import BadRequestError, ChariotsError, OpStoreError, ServiceUnavailableError
 from chariots.op_store._database import UNREACHABLE, OpStoreDatabase
 from chariots.op_store._names import check_node_name, parse_version
+from chariots.op_store._records import records_from_json, state_to_json
 from chariots.op_store._service import OpStoreService, stream_size
 from chariots.op_store.migrations import MIGRATIONS_DIRECTORY
 from chariots.op_store.savers import BaseSaver
@@ -61,6 +62,10 @@ class OpStoreServer:
     - ``GET /ops/<op_name>/versions/<version>``: the saved bytes, raw
     - ``POST /validated_links``: ``{"downstream_op", "upstream_op", "upstream_op_version"}``
     - ``GET /validated_links?downstream_op=...&upstream_op=...``: ``{"versions": [...]}``
+    - ``GET /ops/<op_name>/states``: every saved state with its class, lineage and links
+    - ``PUT /ops/<op_name>/uploads/<version>``: the raw bytes of a state, listed once committed
+    - ``POST /saves``: ``{"pipeline_name", "node_names", "states"}`` commits uploaded states and
+      their lineage in one transaction
     - ``POST /pipelines``: ``{"pipeline_name", "node_names"}``; ``GET /pipelines`` lists the
       names; ``GET /pipelines/<pipeline_name>`` (404 when never seen)
 
@@ -188,6 +193,9 @@ class OpStoreServer:
         app.add_url_rule("/ops/<name:op_name>/versions", "versions", self._versions, methods=["GET"])
         app.add_url_rule("/ops/<name:op_name>/versions/<name:version>", "get_bytes", self._get_bytes, methods=["GET"])
         app.add_url_rule("/ops/<name:op_name>/versions/<name:version>", "put_bytes", self._put_bytes, methods=["PUT"])
+        app.add_url_rule("/ops/<name:op_name>/states", "states", self._states, methods=["GET"])
+        app.add_url_rule("/ops/<name:op_name>/uploads/<name:version>", "upload", self._upload, methods=["PUT"])
+        app.add_url_rule("/saves", "commit_save", self._commit_save, methods=["POST"])
         app.add_url_rule("/validated_links", "get_links", self._get_links, methods=["GET"])
         app.add_url_rule("/validated_links", "add_link", self._add_link, methods=["POST"])
         app.add_url_rule("/pipelines", "pipelines", lambda: {"pipelines": service.pipeline_names()}, methods=["GET"])
@@ -237,16 +245,38 @@ class OpStoreServer:
                 _metrics.metrics().op_store_saves.inc()
         return {"op_name": op_name, "version": str(parsed), "created": created}, 201 if created else 200
 
+    def _states(self, op_name: str) -> Dict[str, Any]:
+        states = self.service.get_op_states(op_name)
+        return {"op_name": op_name, "states": [state_to_json(state) for state in states]}
+
+    def _upload(self, op_name: str, version: str) -> Tuple[Dict[str, Any], int]:
+        parsed = parse_version(version)
+        written = self.service.upload_op_stream(op_name, parsed, request.stream, size=request.content_length)
+        return {"op_name": op_name, "version": str(parsed), "written": written}, 201 if written else 200
+
+    def _commit_save(self) -> Tuple[Dict[str, Any], int]:
+        body = _http.json_object_body(("pipeline_name", "node_names", "states"))
+        pipeline_name, node_names = body["pipeline_name"], body["node_names"]
+        if pipeline_name is not None and not isinstance(node_names, list):
+            raise BadRequestError(f"'node_names' must be a list of node names, got {node_names!r}")
+        self.service.commit_save(pipeline_name, node_names or [], records_from_json(body["states"]))
+        return {"committed": True}, 201
+
     def _get_links(self) -> Dict[str, Any]:
         downstream = check_node_name(request.args.get("downstream_op"), "downstream op name")
         upstream = check_node_name(request.args.get("upstream_op"), "upstream op name")
-        versions = self.service.validated_links(downstream, upstream)
+        downstream_version = request.args.get("downstream_op_version")
+        versions = self.service.validated_links(
+            downstream, upstream, None if downstream_version is None else parse_version(downstream_version)
+        )
         return {"downstream_op": downstream, "upstream_op": upstream, "versions": [str(v) for v in versions]}
 
     def _add_link(self) -> Tuple[Dict[str, Any], int]:
         body = _http.json_object_body(("downstream_op", "upstream_op", "upstream_op_version"))
+        downstream_version = body.get("downstream_op_version")
         created = self.service.register_valid_link(
-            body["downstream_op"], body["upstream_op"], parse_version(body["upstream_op_version"])
+            body["downstream_op"], body["upstream_op"], parse_version(body["upstream_op_version"]),
+            None if downstream_version is None else parse_version(downstream_version),
         )
         return {"created": created}, 201 if created else 200
 

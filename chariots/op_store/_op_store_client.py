@@ -10,6 +10,8 @@ from chariots import errors
 from chariots._transport import HTTPTransport, Transport
 from chariots._wire import RawResponse, error_from_response
 from chariots.op_store._names import check_node_name, check_op_name
+from chariots.op_store._records import record_to_json, state_from_json
+from chariots.pipelines import OpState, StateRecord
 from chariots.versioning import Version
 
 if TYPE_CHECKING:
@@ -116,34 +118,75 @@ class BaseOpStoreClient:
         :param op_bytes: the serialized op, sent as a raw binary body
         """
         check_op_name(op_name)
-        if not isinstance(op_bytes, (bytes, bytearray, memoryview)):
-            raise TypeError(f"op {op_name!r} must serialize to bytes, got {type(op_bytes).__name__}")
-        if isinstance(op_bytes, memoryview):
-            op_bytes = op_bytes.tobytes()
-        self._checked("PUT", _bytes_route(op_name, version), data=op_bytes)
+        self._checked("PUT", _bytes_route(op_name, version), data=_as_bytes(op_name, op_bytes))
 
-    def register_valid_link(self, downstream_op: str, upstream_op: str, upstream_op_version: Version) -> None:
-        """Records that ``downstream_op`` was validated with that version of ``upstream_op``."""
-        self._json(
-            "POST",
-            "/validated_links",
-            json_body={
-                "downstream_op": check_node_name(downstream_op, "downstream op name"),
-                "upstream_op": check_node_name(upstream_op, "upstream op name"),
-                "upstream_op_version": str(upstream_op_version),
-            },
-        )
+    def get_op_states(self, op_name: str) -> List[OpState]:
+        """Every saved state of an op with its lineage, oldest first (empty when never saved).
 
-    def get_validated_links(self, downstream_op: str, upstream_op: str) -> Set[Version]:
-        """The upstream versions validated for a (downstream, upstream) pair (empty if none)."""
-        body = self._json(
-            "GET",
-            "/validated_links",
-            params={
-                "downstream_op": check_node_name(downstream_op, "downstream op name"),
-                "upstream_op": check_node_name(upstream_op, "upstream op name"),
-            },
-        )
+        :param op_name: the op's name
+        """
+        check_op_name(op_name)
+        body = self._json("GET", f"/ops/{_quote(op_name)}/states")
+        return [state_from_json(state) for state in body["states"]]
+
+    def upload_op_bytes(self, op_name: str, version: Version, op_bytes: bytes) -> None:
+        """Uploads the bytes of a state; the store lists it once :meth:`commit_save` records it.
+
+        :param op_name: the op's name
+        :param version: the version the bytes belong to
+        :param op_bytes: the serialized op, sent as a raw binary body
+        """
+        check_op_name(op_name)
+        self._checked("PUT", _bytes_route(op_name, version, "uploads"), data=_as_bytes(op_name, op_bytes))
+
+    def commit_save(self, pipeline_name: Optional[str], node_names: List[str], states: List[StateRecord]) -> None:
+        """Records uploaded states, their lineage and the pipeline in one op store transaction.
+
+        :param pipeline_name: the pipeline saved (None: record no pipeline)
+        :param node_names: the names of its nodes
+        :param states: the states whose bytes were uploaded
+        :raises OpIdentityError: if a state's class differs from the class its op name holds
+        """
+        body = {
+            "pipeline_name": pipeline_name,
+            "node_names": list(node_names),
+            "states": [record_to_json(state) for state in states],
+        }
+        self._json("POST", "/saves", json_body=body)
+
+    def register_valid_link(
+        self,
+        downstream_op: str,
+        upstream_op: str,
+        upstream_op_version: Version,
+        downstream_op_version: Optional[Version] = None,
+    ) -> None:
+        """Records that a saved state of ``downstream_op`` may run behind that version of
+        ``upstream_op``, as if it had been trained behind it.
+
+        :param downstream_op_version: the state (the newest saved one when None)
+        :raises NotFoundError: if the downstream op (or that version) was never saved
+        """
+        body = {
+            "downstream_op": check_node_name(downstream_op, "downstream op name"),
+            "upstream_op": check_node_name(upstream_op, "upstream op name"),
+            "upstream_op_version": str(upstream_op_version),
+        }
+        if downstream_op_version is not None:
+            body["downstream_op_version"] = str(downstream_op_version)
+        self._json("POST", "/validated_links", json_body=body)
+
+    def get_validated_links(
+        self, downstream_op: str, upstream_op: str, downstream_op_version: Optional[Version] = None
+    ) -> Set[Version]:
+        """The upstream versions the downstream op's states (or one state) may run behind."""
+        params = {
+            "downstream_op": check_node_name(downstream_op, "downstream op name"),
+            "upstream_op": check_node_name(upstream_op, "upstream op name"),
+        }
+        if downstream_op_version is not None:
+            params["downstream_op_version"] = str(downstream_op_version)
+        body = self._json("GET", "/validated_links", params=params)
         return {Version.parse(version) for version in body["versions"]}
 
     def pipeline_exists(self, pipeline_name: str) -> bool:
@@ -211,7 +254,13 @@ def _quote(name: str) -> str:
     return quote(name, safe="")
 
 
-def _bytes_route(op_name: str, version: Version) -> str:
+def _bytes_route(op_name: str, version: Version, kind: str = "versions") -> str:
     if not isinstance(version, Version):
         raise TypeError(f"expected a Version for op {op_name!r}, got {version!r}")
-    return f"/ops/{_quote(op_name)}/versions/{_quote(str(version))}"
+    return f"/ops/{_quote(op_name)}/{kind}/{_quote(str(version))}"
+
+
+def _as_bytes(op_name: str, op_bytes: Any) -> bytes:
+    if not isinstance(op_bytes, (bytes, bytearray, memoryview)):
+        raise TypeError(f"op {op_name!r} must serialize to bytes, got {type(op_bytes).__name__}")
+    return op_bytes.tobytes() if isinstance(op_bytes, memoryview) else bytes(op_bytes)

@@ -8,11 +8,12 @@ import io
 import os
 from typing import TYPE_CHECKING, Any, BinaryIO, Dict, List, Optional, Set
 
-from chariots.errors import BadRequestError, ChariotsError, NotFoundError, OpStoreError
+from chariots.errors import BadRequestError, ChariotsError, ConflictError, NotFoundError, OpStoreError
 from chariots.op_store import _repository as repository
 from chariots.op_store._database import OpStoreDatabase
 from chariots.op_store._names import check_node_name, check_op_name, op_bytes_path
 from chariots.op_store.savers import BaseSaver
+from chariots.pipelines import OpState, StateRecord
 from chariots.versioning import Version
 
 if TYPE_CHECKING:
@@ -93,22 +94,96 @@ class OpStoreService:
         with self.open_op_bytes(op_name, version) as stream:
             return stream.read()
 
-    def save_op_stream(self, op_name: str, version: Version, stream: BinaryIO, size: Optional[int] = None) -> bool:
-        """Writes the bytes of one version of an op, then records the version.
+    def get_op_states(self, op_name: str) -> List[OpState]:
+        """Every saved state of an op with its lineage and explicit links, oldest first."""
+        check_op_name(op_name)
+        with self.database.session() as session:
+            return repository.states_of_op(session, op_name)
+
+    def upload_op_stream(self, op_name: str, version: Version, stream: BinaryIO, size: Optional[int] = None) -> bool:
+        """Writes the bytes of a state; nothing is listed before :meth:`commit_save` records it.
+
+        The bytes of a recorded version are never replaced (versions are immutable): the
+        upload is then read and dropped.
 
         :param size: the number of bytes the stream announces, checked when given
         :raises BadRequestError: if the stream ends before ``size`` bytes
-        :returns: whether the version is new (a version saved again keeps its first creation time)
+        :returns: whether the bytes were written
         """
         check_op_name(op_name)
+        if self._is_recorded(op_name, version):
+            while stream.read(1 << 20):
+                pass
+            return False
         try:
             self.saver.save_stream(stream, op_bytes_path(op_name, version), size=size)
         except ValueError as exc:
             if isinstance(exc, ChariotsError):
                 raise
             raise BadRequestError(str(exc)) from exc
+        return True
+
+    def upload_op_bytes(self, op_name: str, version: Version, op_bytes: bytes) -> bool:
+        """Writes the bytes of a state (see :meth:`upload_op_stream`)."""
+        return self.upload_op_stream(op_name, version, io.BytesIO(op_bytes), size=len(op_bytes))
+
+    def _is_recorded(self, op_name: str, version: Version) -> bool:
         with self.database.session() as session:
-            return repository.in_transaction(session, lambda s: repository.ensure_version(s, op_name, version))
+            op = repository.find_op(session, op_name)
+            return op is not None and repository.find_version(session, op, version) is not None
+
+    def commit_save(self, pipeline_name: Optional[str], node_names: List[str], states: List[StateRecord]) -> None:
+        """Records uploaded states, the lineage their training recorded, and the pipeline, in one
+        transaction: all of it or none.
+
+        A state already recorded keeps its lineage (saving certifies nothing new).
+
+        :param pipeline_name: the pipeline saved (None: record no pipeline)
+        :param node_names: its nodes' names
+        :param states: the states whose bytes were uploaded
+        :raises BadRequestError: if the bytes of a state were not uploaded
+        :raises OpIdentityError: if a state's class differs from the class its op name holds
+        """
+        for state in states:
+            check_op_name(state.op_name)
+            if not self.saver.exists(op_bytes_path(state.op_name, state.version)):
+                raise BadRequestError(
+                    f"the bytes of version {str(state.version)!r} of op {state.op_name!r} were not uploaded: "
+                    "upload them before committing the save"
+                )
+        if pipeline_name is not None:
+            check_node_name(pipeline_name, "pipeline name")
+            node_names = [check_node_name(name, "node name") for name in node_names]
+
+        def commit(session) -> None:
+            for state in states:
+                row, created = repository.ensure_version(
+                    session, state.op_name, state.version, state.class_path, state.class_major, pipeline_name
+                )
+                if created:
+                    for upstream, upstream_version in (state.lineage or {}).items():
+                        repository.add_link(session, row, upstream, upstream_version, explicit=False)
+            if pipeline_name is not None:
+                repository.record_pipeline(session, pipeline_name, node_names)
+
+        with self.database.session() as session:
+            repository.in_transaction(session, commit)
+
+    def save_op_stream(self, op_name: str, version: Version, stream: BinaryIO, size: Optional[int] = None) -> bool:
+        """Writes the bytes of one version of an op, then records the version (no lineage).
+
+        :raises ConflictError: if that version is already stored (versions are immutable)
+        :returns: True once the version is recorded
+        """
+        if not self.upload_op_stream(op_name, version, stream, size):
+            raise ConflictError(
+                f"version {str(version)!r} of op {op_name!r} is already stored and versions are immutable: "
+                "a new state needs a new version"
+            )
+        with self.database.session() as session:
+            return repository.in_transaction(
+                session, lambda s: repository.ensure_version(s, op_name, version)[1]
+            )
 
     def save_op_bytes(self, op_name: str, version: Version, op_bytes: bytes) -> bool:
         """Saves the bytes of one version of an op, then records the version."""
@@ -116,28 +191,52 @@ class OpStoreService:
 
     # ------------------------------------------------------------------ links
 
-    def register_valid_link(self, downstream_op: str, upstream_op: str, upstream_op_version: Version) -> bool:
-        """Records that ``downstream_op`` was validated with that version of ``upstream_op``.
+    def register_valid_link(
+        self,
+        downstream_op: str,
+        upstream_op: str,
+        upstream_op_version: Version,
+        downstream_op_version: Optional[Version] = None,
+    ) -> bool:
+        """Records that a saved state of ``downstream_op`` may run behind that version of
+        ``upstream_op``, as if it had been trained behind it.
 
+        :param downstream_op_version: the state (the newest saved one when None)
+        :raises NotFoundError: if the downstream op (or that version of it) was never saved
         :returns: whether the link is new
         """
         downstream = check_node_name(downstream_op, "downstream op name")
         upstream = check_node_name(upstream_op, "upstream op name")
+
+        def link(session) -> bool:
+            op = repository.find_op(session, downstream)
+            rows = [] if op is None else repository.version_rows(session, downstream)
+            if downstream_op_version is not None:
+                rows = [row for row in rows if row.to_version() == downstream_op_version]
+            if not rows:
+                which = "" if downstream_op_version is None else f"version {str(downstream_op_version)!r} of "
+                raise NotFoundError(
+                    f"{which}op {downstream!r} was never saved: save the op before validating links to its states"
+                )
+            return repository.add_link(session, rows[-1], upstream, upstream_op_version, explicit=True)
+
         with self.database.session() as session:
-            return repository.in_transaction(
-                session, lambda s: repository.ensure_link(s, downstream, upstream, upstream_op_version)
-            )
+            return repository.in_transaction(session, link)
 
-    def get_validated_links(self, downstream_op: str, upstream_op: str) -> Set[Version]:
-        """The upstream versions validated for a (downstream, upstream) pair (empty if none)."""
-        return set(self.validated_links(downstream_op, upstream_op))
+    def get_validated_links(
+        self, downstream_op: str, upstream_op: str, downstream_op_version: Optional[Version] = None
+    ) -> Set[Version]:
+        """The upstream versions the downstream op's states (or one state) may run behind."""
+        return set(self.validated_links(downstream_op, upstream_op, downstream_op_version))
 
-    def validated_links(self, downstream_op: str, upstream_op: str) -> List[Version]:
-        """The upstream versions validated for a (downstream, upstream) pair, oldest first."""
+    def validated_links(
+        self, downstream_op: str, upstream_op: str, downstream_op_version: Optional[Version] = None
+    ) -> List[Version]:
+        """The upstream versions the downstream op's states (or one state) may run behind, oldest first."""
         downstream = check_node_name(downstream_op, "downstream op name")
         upstream = check_node_name(upstream_op, "upstream op name")
         with self.database.session() as session:
-            return repository.validated_links(session, downstream, upstream)
+            return repository.validated_links(session, downstream, upstream, downstream_op_version)
 
     # ------------------------------------------------------------------ pipelines
 

@@ -7,6 +7,8 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
 from chariots.errors import PipelineError
+from chariots.pipelines import _persistence
+from chariots.pipelines._lineage import FlatGraph, iter_leaves
 from chariots.pipelines.callbacks import PipelineCallback
 from chariots.pipelines.nodes import BaseNode, NodeReference, ReservedNodes
 from chariots.versioning import Version
@@ -180,6 +182,12 @@ class Pipeline:
         self.use_worker = use_worker
         self.input_schema = input_schema
         self._graph = _build_graph(name, list(pipeline_nodes))
+        self._flat = FlatGraph(self)
+        for node in self._graph.order:
+            # a node records its op's lineage when running it trains it (or trains an op inside)
+            node._records_lineage = node.op.trains if node.requires_runner else (
+                node.is_loadable and node.op.trains_when_run
+            )
 
     @property
     def name(self) -> str:
@@ -217,6 +225,11 @@ class Pipeline:
     def allow_version_change(self) -> bool:
         """a pipeline used as a node checks its own nodes instead"""
         return True
+
+    @property
+    def trains(self) -> bool:
+        """whether running the pipeline trains (changes the state of) one of its ops"""
+        return any(node._records_lineage for node in self._graph.order)
 
     def execute(self, runner: "BaseRunner", pipeline_input: Any = None) -> Any:
         """Present because a pipeline can stand where an op does; use a runner instead.
@@ -259,6 +272,8 @@ class Pipeline:
         except Exception as error:
             error.add_note(f"while running node {node.name!r} of pipeline {self.name!r}")
             raise
+        if node._records_lineage:
+            self._record_lineage(node)
         for callback in callbacks:
             callback.after_node_execution(self, node, args, output)
         outputs = node._output_references
@@ -274,6 +289,14 @@ class Pipeline:
             for reference, value in zip(outputs, output):
                 intermediate_results[reference] = value
         return output
+
+    def _record_lineage(self, node: BaseNode) -> None:
+        # the versions of what the trained ops consumed, through stateless ops and nested pipelines
+        versions = {leaf.name: leaf.node_version for leaf in iter_leaves(self)}
+        trained = iter_leaves(node.op) if node.requires_runner else (node,)
+        for leaf in trained:
+            if leaf._records_lineage:
+                leaf.op.training_lineage = self._flat.lineage(leaf.name, versions)
 
     @staticmethod
     def extract_results(results: Dict[NodeReference, Any]) -> Any:
@@ -307,70 +330,40 @@ class Pipeline:
         return {node: node.node_version for node in self._graph.order}
 
     def save(self, op_store_client: "OpStoreProtocol") -> None:
-        """Saves every loadable op under its version, and the validated links of every edge.
+        """Saves the state of every stateful op, with the lineage its training recorded.
+
+        Each op's version, bytes and lineage are read at one moment; every state's bytes are
+        uploaded, then the versions, the lineage and the pipeline are committed at once: a save
+        that fails half-way stores nothing. Saving never makes an op valid behind an upstream
+        version it was not trained on.
 
         :param op_store_client: the op store to write to
         """
-        graph = self._graph
-        for node in graph.order:
-            node.persist(op_store_client, graph.consumers[node])
-        op_store_client.register_new_pipeline(self)
+        _persistence.save(self, op_store_client)
 
     def register(self, op_store_client: "OpStoreProtocol") -> None:
-        """Records the pipeline as it is in a store that has never seen it.
+        """Records the pipeline in a store that has never seen it.
 
-        Like :meth:`save`, but the bytes of an op are written only when the store has no
-        version of that op yet, so registering never makes an untrained model the latest.
+        Like :meth:`save`, but only the ops the store holds no state of are stored (an untrained
+        model is not stored at all), so registering never replaces what training stored.
         """
-        graph = self._graph
-        for node in graph.order:
-            version = node.node_version
-            if node.requires_runner:
-                node.op.register(op_store_client)
-            elif node.is_loadable and not op_store_client.get_all_versions_of_op(node.name):
-                op_store_client.save_op_bytes(node.name, version, node.op.serialize())
-            for downstream in graph.consumers[node]:
-                op_store_client.register_valid_link(downstream.name, node.name, version)
-        op_store_client.register_new_pipeline(self)
+        _persistence.save(self, op_store_client, only_unknown_ops=True)
 
     def load(self, op_store_client: "OpStoreProtocol") -> "Pipeline":
-        """Loads the latest compatible stored version of every loadable node.
+        """Loads, for every stateful op, the newest stored state that fits what its upstream loads.
 
-        All the new versions are read and checked before any is used: a failed load leaves
-        the pipeline as it was, and a concurrent run sees either all old or all new ops.
+        In execution order, each stateful op takes the newest state of its code whose lineage
+        names the versions its nearest stateful ancestors (and the stateless ops between) load.
+        Everything is read and checked before anything is used: a failed load leaves the
+        pipeline as it was, and a concurrent run sees either all old or all new ops.
 
         :param op_store_client: the op store to read versions and bytes from
-        :raises VersionError: if a node was not validated with the new version of its input
+        :raises VersionError: if an op has stored states but none was trained behind what its
+                              upstream ops load
         :returns: this pipeline once loaded
         """
-        self._graph = self._loaded_graph(op_store_client)
+        self._graph = _persistence.loaded_graph(self, self._flat, op_store_client)
         return self
-
-    def _loaded_graph(self, store: "OpStoreProtocol") -> _Graph:
-        graph = self._graph
-        replaced: Dict[BaseNode, BaseNode] = {}
-        for node in graph.order:
-            if node.requires_runner:
-                inner = copy.copy(node.op)
-                inner._graph = node.op._loaded_graph(store)
-                replaced[node] = node.with_op(inner)
-            else:
-                loaded = node.load_latest_version(store)
-                if loaded is not None:
-                    replaced[node] = loaded
-        new_graph = graph.with_nodes(replaced) if replaced else graph
-        stored_cache: Dict[str, bool] = {}
-        for upstream in new_graph.order:
-            for downstream in new_graph.consumers[upstream]:
-                if not downstream.is_loadable:
-                    continue
-                if downstream.name not in stored_cache:
-                    stored_cache[downstream.name] = bool(
-                        store.get_all_versions_of_op(downstream.name)
-                    )
-                if stored_cache[downstream.name]:
-                    downstream.check_version_compatibility(upstream, store)
-        return new_graph
 
     def __repr__(self) -> str:
         return f"<OP {self.name}>"

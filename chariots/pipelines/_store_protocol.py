@@ -1,32 +1,93 @@
-"""What pipelines and nodes need from an op store client, as a typing protocol."""
+"""What pipelines need from an op store: the protocol, and the records saved and loaded through it."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, List, Protocol, Set
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Dict, List, Optional, Protocol, Set
 
 if TYPE_CHECKING:
     from chariots.pipelines._pipeline import Pipeline
     from chariots.versioning import Version
 
 
+@dataclass(frozen=True)
+class OpState:
+    """One saved state of an op, as the op store keeps it.
+
+    :param version: the op's version in that state
+    :param class_path: the op's class (``module.QualName``) when it was saved
+    :param class_major: the major of the op's class version then (None: saved by an older
+                        Chariots that did not record it)
+    :param lineage: what the state was trained on: upstream op name -> upstream version
+    :param links: upstream versions validated explicitly for this state: op name -> versions
+    :param saved_by: the pipeline whose save stored the state
+    :param saved_at: when the state was stored
+    """
+
+    version: "Version"
+    class_path: Optional[str] = None
+    class_major: Optional[str] = None
+    lineage: Dict[str, "Version"] = field(default_factory=dict)
+    links: Dict[str, List["Version"]] = field(default_factory=dict)
+    saved_by: Optional[str] = None
+    saved_at: Optional[float] = None
+
+    def accepted_majors(self, upstream_op: str) -> Optional[Set[str]]:
+        """The upstream majors this state may run behind (None when it names no such op)."""
+        majors = {version.major for version in self.links.get(upstream_op, ())}
+        trained_on = self.lineage.get(upstream_op)
+        if trained_on is not None:
+            majors.add(trained_on.major)
+        return majors or None
+
+
+@dataclass(frozen=True)
+class StateRecord:
+    """One op's state in a save: committed with the others of the pipeline in one transaction.
+
+    :param op_name: the op's name
+    :param version: the version the bytes were uploaded under
+    :param class_path: the op's class (``module.QualName``)
+    :param class_major: the major of the op's class version
+    :param lineage: what the state was trained on (None: nothing recorded)
+    """
+
+    op_name: str
+    version: "Version"
+    class_path: str
+    class_major: str
+    lineage: Optional[Dict[str, "Version"]] = None
+
+
 class OpStoreProtocol(Protocol):
     """The op store operations saving and loading rely on.
 
-    :class:`chariots.op_store.BaseOpStoreClient` implements it over HTTP or in process.
+    :class:`chariots.op_store.BaseOpStoreClient` implements it over HTTP or in process, and
+    :class:`chariots.op_store.EmbeddedOpStoreClient` by calling the store directly.
     """
 
     def get_all_versions_of_op(self, op_name: str) -> List["Version"]:
         """Every stored version of an op (empty when it was never saved)."""
 
+    def get_op_states(self, op_name: str) -> List[OpState]:
+        """Every stored state of an op with its lineage, oldest first."""
+
     def get_op_bytes_for_version(self, op_name: str, version: "Version") -> bytes:
         """The bytes saved for one version of an op."""
 
+    def upload_op_bytes(self, op_name: str, version: "Version", op_bytes: bytes) -> None:
+        """Uploads the bytes of a state; nothing is listed until :meth:`commit_save`."""
+
+    def commit_save(self, pipeline_name: str, node_names: List[str], states: List[StateRecord]) -> None:
+        """Records the uploaded states, their lineage and the pipeline, all at once or not at all."""
+
     def save_op_bytes(self, op_name: str, version: "Version", op_bytes: bytes) -> None:
-        """Stores the bytes of one version of an op (bytes first, then the version)."""
+        """Stores the bytes of one version of an op and records it (no lineage)."""
 
     def register_valid_link(
-        self, downstream_op: str, upstream_op: str, upstream_op_version: "Version"
+        self, downstream_op: str, upstream_op: str, upstream_op_version: "Version",
+        downstream_op_version: Optional["Version"] = None,
     ) -> None:
-        """Records that ``downstream_op`` was validated with that version of ``upstream_op``."""
+        """Records that a state of ``downstream_op`` may run behind that version of ``upstream_op``."""
 
     def get_validated_links(self, downstream_op: str, upstream_op: str) -> Set["Version"]:
         """The upstream versions validated for a (downstream, upstream) pair."""

@@ -77,9 +77,6 @@ def test_a_failed_load_of_a_chain_leaves_the_pipeline_unchanged(store):
     assert client.call_pipeline("pred_chain", ROWS).value == predictions_before
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 10: hole 1 (the failed load is not even refused: the save certified the model)"
-)
 def test_a_failed_load_after_a_certifying_save_leaves_the_pipeline_unchanged(store):
     client = serve(store, *build("train", "retrain_pca_keep_linear", "pred"))
     client.call_pipeline("train")

@@ -52,7 +52,6 @@ def test_the_default_op_name_is_the_lowercased_class_name():
     assert Scale().name == "scale"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10: hole 4 (two nodes of one op name in a pipeline are accepted)")
 def test_two_nodes_with_the_same_op_name_are_refused_at_construction():
     with pytest.raises(PipelineError) as error:
         Pipeline(
@@ -72,7 +71,6 @@ def test_two_nodes_with_the_same_op_name_are_refused_at_construction():
     assert "name=" in message
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10: hole 4 (ops take no name= keyword yet to tell two nodes apart)")
 def test_two_ops_of_one_class_with_distinct_names_keep_their_own_state(store):
     train = two_pcas(FIT_PREDICT, FIT_PREDICT, "train_two", "pca_squared", "scale_squared")
     pred = two_pcas(PREDICT, PREDICT, "pred_two", "pca_squared", "scale_squared")
@@ -90,9 +88,6 @@ def test_two_ops_of_one_class_with_distinct_names_keep_their_own_state(store):
     assert client.call_pipeline("pred_two", X.tolist()).value == pytest.approx(fitted)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 10: hole 4 (two classes with the same lowercased name share a store identity)"
-)
 def test_another_class_under_an_existing_op_name_is_refused_when_saving(store):
     client = serve(store, *build("train", "pred"))
     client.call_pipeline("train")

@@ -17,8 +17,6 @@ import sys
 import threading
 import time
 
-import pytest
-
 from chariots.errors import ChariotsError
 from chariots.op_store import OpStoreClient
 from chariots.pipelines.runners import SequentialRunner
@@ -66,7 +64,6 @@ def assert_serves_a_trained_pair(client, store, pairs: set, attempt: str) -> Non
     assert len(client.call_pipeline("pred_big", INPUT).value) == len(INPUT)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10: hole 6 (a save killed half-way leaves the new upstream certified)")
 def test_a_save_killed_half_way_certifies_nothing(http_store):
     store = OpStoreClient(http_store.url)
     client = serve(store, train_big(), pred_big())
@@ -97,9 +94,6 @@ def test_a_save_killed_half_way_certifies_nothing(http_store):
     store.close()
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 10: hole 6 (the op store going down mid-save leaves the new upstream certified)"
-)
 def test_the_op_store_killed_mid_save_certifies_nothing(http_store_settings):
     port = free_port()
     url = f"http://127.0.0.1:{port}"

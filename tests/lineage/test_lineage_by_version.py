@@ -27,7 +27,6 @@ def train_and_save(client, name: str) -> dict:
     return client.pipeline_versions(name)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10: hole 2 (a model retrained behind a stale upstream passes the check)")
 def test_two_servers_a_model_retrained_behind_a_stale_upstream_is_not_served(store, open_another_client):
     server_a = serve(store, *build("train", "pred"))
     server_b = serve(open_another_client(), *build("train_linear"))
@@ -44,7 +43,6 @@ def test_two_servers_a_model_retrained_behind_a_stale_upstream_is_not_served(sto
     assert served["linearop"] == fresh["linearop"], "served the linear regression trained behind the old PCA"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10: hole 2 (a model retrained in another process on a stale upstream)")
 def test_a_second_process_retrains_the_upstream_and_the_stale_server_cannot_certify(store, store_address):
     """Server A in this process, another server in a real second process, one store."""
     server_a = serve(store, *build("train", "train_linear", "pred"))
@@ -69,7 +67,6 @@ def test_a_second_process_retrains_the_upstream_and_the_stale_server_cannot_cert
     assert server_a.call_pipeline("pred", ROWS).value == expected.call_pipeline("pred_again", ROWS).value
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10: hole 2 (a model trained behind another upstream op passes the check)")
 def test_a_model_trained_behind_another_upstream_op_is_not_served_behind_the_pca(store):
     client = serve(store, *build("train", "train_linear_on_scaler", "pred"))
     behind_pca = train_and_save(client, "train")
@@ -84,9 +81,6 @@ def test_a_model_trained_behind_another_upstream_op_is_not_served_behind_the_pca
     assert client.call_pipeline("pred", ROWS).value == predictions
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 10: hole 2 (chain of three: the last model retrained behind a stale middle)"
-)
 def test_chain_of_three_serves_the_newest_consistent_set(store, open_another_client):
     server_a = serve(store, *build("train_chain", "pred_chain"))
     server_b = serve(open_another_client(), *build("train_chain_linear"))
@@ -114,9 +108,6 @@ def test_chain_of_three_a_retrained_middle_refuses_the_old_last_model(store):
     assert "linearop" in str(error.value) and "scalerop" in str(error.value)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 10: hole 1 (chain of three: saving with the last model only loaded certifies it)"
-)
 def test_chain_of_three_retrained_upstreams_with_the_last_model_only_loaded(store):
     client = serve(store, *build("train_chain", "retrain_chain_keep_linear", "pred_chain"))
     train_and_save(client, "train_chain")
@@ -128,7 +119,6 @@ def test_chain_of_three_retrained_upstreams_with_the_last_model_only_loaded(stor
     assert "linearop" in str(error.value) and "scalerop" in str(error.value)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10: hole 2 (two Chariots apps on one app path: a stale training passes)")
 def test_two_chariots_apps_on_one_app_path(tmp_path):
     from chariots import Chariots
     from chariots.testing import TestPipelinesClient

@@ -21,7 +21,6 @@ def flat_predictions(store) -> list:
     return reference.call_pipeline("pred_again", ROWS).value
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10: hole 3 (a stateless op between two models hides the upstream)")
 def test_a_stateless_op_between_two_models_does_not_hide_the_upstream(store):
     client = serve(store, *build("train_scaled", "pred_scaled", "train_pca"))
     train_and_save(client, "train_scaled")
@@ -41,7 +40,6 @@ def test_a_stateless_op_only_the_serving_pipeline_has_is_allowed(store):
     assert client.call_pipeline("pred_rounded", ROWS).value == pytest.approx(flat_predictions(store))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10: hole 3 (a model inside a nested pipeline is never checked)")
 def test_a_model_inside_a_nested_pipeline_is_checked(store):
     client = serve(store, *build("train", "train_pca", "pred_nested_model"))
     train_and_save(client, "train")
@@ -54,11 +52,6 @@ def test_a_model_inside_a_nested_pipeline_is_checked(store):
     assert "linearop" in str(error.value) and "pcaop" in str(error.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10: hole 3 (an upstream inside a nested pipeline: the check sees the "
-    "pipeline, not the PCA)",
-)
 def test_an_upstream_inside_a_nested_serving_pipeline_is_checked_through_it(store):
     client = serve(store, *build("train", "train_pca", "pred_nested_upstream"))
     train_and_save(client, "train")
@@ -71,9 +64,6 @@ def test_an_upstream_inside_a_nested_serving_pipeline_is_checked_through_it(stor
     assert "linearop" in str(error.value) and "pcaop" in str(error.value)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 10: hole 3 (a model trained behind a nested pipeline has no lineage to its upstream)"
-)
 def test_a_model_trained_behind_a_nested_pipeline_serves_in_a_flat_one(store):
     client = serve(store, *build("train_nested_upstream", "pred", "train_pca"))
     train_and_save(client, "train_nested_upstream")

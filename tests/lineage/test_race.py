@@ -10,8 +10,6 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
-
 from chariots import Client
 from chariots.pipelines import PipelinesServer
 from tests.lineage.lineage_ops import PREDICT, ROWS, SlowLinearOp, build
@@ -34,7 +32,6 @@ def hammer(url: str, route: str, errors: list, deadline: float) -> None:
         errors.append(error)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10: hole 5 (a save racing a training stores model N+1 under version N)")
 def test_training_racing_saves_never_stores_a_model_under_another_version(store, wsgi_server):
     url = wsgi_server(PipelinesServer(build("train_slow", "pred_slow"), op_store_client=store))
     errors: list = []

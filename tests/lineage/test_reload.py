@@ -14,7 +14,6 @@ from tests.lineage.lineage_ops import ROWS, build, pca_class
 runner = SequentialRunner()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10: hole 7 (a plain LoadableOp's saved state is never reloaded)")
 def test_a_restarted_server_serves_the_last_saved_state_of_a_plain_loadable_op(store, open_another_client):
     first = serve(store, *build("count"))
     assert [first.call_pipeline("count").value for _ in range(3)] == [1, 2, 3]
@@ -30,7 +29,6 @@ def test_a_restarted_server_serves_the_last_saved_state_of_a_plain_loadable_op(s
     assert restarted.call_pipeline("count").value == 6
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10: hole 8 (a store filled without registering: the PCA stays untrained)")
 def test_loading_into_a_store_filled_without_registering(store):
     train, pred = build("train", "pred")
     runner.run(train)
@@ -43,9 +41,6 @@ def test_loading_into_a_store_filled_without_registering(store):
     assert pred.node_for_name["pcaop"].node_version == train.node_for_name["pcaop"].node_version
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 10: hole 8 (a server started on a store filled by a script keeps an untrained PCA)"
-)
 def test_a_server_started_on_a_store_filled_by_a_script_serves_the_trained_models(store, open_another_client):
     train = build("train")[0]
     runner.run(train)  # a training script, no server: nothing was registered before

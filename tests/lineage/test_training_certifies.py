@@ -15,9 +15,6 @@ def assert_refused(error: VersionError, *op_names: str) -> None:
         assert name in message, f"{name!r} is not named in the VersionError: {message}"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 10: hole 1 (saving a pipeline where the model was only loaded certifies it)"
-)
 def test_saving_a_loaded_but_untrained_model_does_not_certify_it(store):
     client = serve(store, *build("train", "retrain_pca_keep_linear", "pred"))
     client.call_pipeline("train")
@@ -35,7 +32,6 @@ def test_saving_a_loaded_but_untrained_model_does_not_certify_it(store):
     assert_refused(error.value, "linearop", "pcaop")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10: hole 1 (one diamond branch only predicts, the save certifies it)")
 def test_a_diamond_branch_that_only_predicted_is_not_certified(store):
     client = serve(store, *build("train_diamond", "retrain_branch_a", "pred_diamond"))
     client.call_pipeline("train_diamond")
@@ -74,9 +70,6 @@ def test_code_change_of_the_upstream_model_without_a_new_pipeline_is_refused(sto
     assert_refused(error.value, "linearop", "standardizeop")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 10: hole 1 (registering a never-seen pipeline after a code change certifies the model)"
-)
 def test_code_change_of_the_upstream_model_with_a_new_pipeline_is_refused(store, open_another_client):
     _trained_behind_standardize_v1(store)
 
@@ -96,11 +89,6 @@ def test_code_change_of_the_upstream_model_with_a_new_pipeline_is_refused(store,
         client.load_pipeline("pred_std_new")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10: hole 1/3 (a new pipeline registered after a code change of a stateless op between two "
-    "models certifies the model)",
-)
 def test_code_change_of_a_stateless_op_between_models_with_a_new_pipeline_is_refused(store, open_another_client):
     client = serve(store, *build("train_scaled", "pred_scaled"))
     client.call_pipeline("train_scaled")

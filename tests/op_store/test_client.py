@@ -113,6 +113,7 @@ def test_the_testing_client_runs_the_store_in_process(tmp_path):
 
 def test_the_testing_client_posts_json(tmp_path):
     client = TestOpStoreClient(str(tmp_path))
+    client.save_op_bytes("model", VERSION, b"model")
 
     created = client.post(
         "/validated_links",

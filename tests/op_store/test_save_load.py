@@ -58,7 +58,7 @@ def test_wrong_order_raises_version_error_with_the_hint(op_store_client):
     message = str(error.value)
     assert message.startswith(HINT)
     assert "op 'thresholdclassifier'" in message and "upstream op 'centerer'" in message
-    assert "retrain 'thresholdclassifier' on it, save the training pipeline, then reload" in message
+    assert "Rerun the pipeline that trains it ('train_classifier') so that 'thresholdclassifier' trains" in message
 
 
 def test_a_failed_load_leaves_the_pipeline_exactly_as_it_was(op_store_client):
@@ -155,7 +155,7 @@ def test_a_restarted_server_serves_the_saved_models(backend, wsgi_server):
     second.close()
 
 
-def test_links_are_recorded_for_every_consumer_of_a_node(op_store_client):
+def test_lineage_is_recorded_when_an_op_trains_not_when_it_is_saved(op_store_client):
     shared = ops.Centerer(ops.Mode.PREDICT)
     pipeline = Pipeline(
         [
@@ -166,10 +166,14 @@ def test_links_are_recorded_for_every_consumer_of_a_node(op_store_client):
         "two_consumers",
     )
     pipeline.save(op_store_client)
+    assert op_store_client.get_validated_links("callcounter", "centerer") == set()
 
-    version = shared.op_version
-    assert op_store_client.get_validated_links("thresholdclassifier", "centerer") == {version}
-    assert op_store_client.get_validated_links("callcounter", "centerer") == {version}
-    assert op_store_client.get_validated_links("callcounter", "thresholdclassifier") == {
+    runner.run(pipeline, [1.0, 2.0])  # the call counter's state changes: it records what it consumed
+    pipeline.save(op_store_client)
+
+    counter = pipeline.node_for_name["callcounter"].node_version
+    assert op_store_client.get_validated_links("callcounter", "centerer", counter) == {shared.op_version}
+    assert op_store_client.get_validated_links("callcounter", "thresholdclassifier", counter) == {
         ops.ThresholdClassifier().op_version
     }
+    assert op_store_client.get_validated_links("thresholdclassifier", "centerer") == set()

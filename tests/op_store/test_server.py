@@ -123,16 +123,18 @@ def test_bytes_travel_raw_and_register_the_version(http, saver_root):
     assert files_under(saver_root) == {f"ops/my_op/{VERSION.major}_{VERSION.minor}_{VERSION.patch}"}
 
 
-def test_saving_a_version_again_keeps_its_first_creation_time_and_the_new_bytes(http):
+def test_a_stored_version_is_immutable(http):
     first = Version(VERSION.major, VERSION.minor, VERSION.patch, creation_time=100.0)
     again = Version(VERSION.major, VERSION.minor, VERSION.patch, creation_time=200.0)
     http.put(f"/ops/my_op/versions/{first}", data=b"first")
 
     response = http.put(f"/ops/my_op/versions/{again}", data=b"second")
 
-    assert response.status_code == 200 and response.get_json()["created"] is False
+    assert response.status_code == 409
+    assert response.get_json()["error"]["type"] == "ConflictError"
+    assert "is already stored and versions are immutable" in response.get_json()["error"]["message"]
     assert http.get("/ops/my_op/versions").get_json()["versions"] == [str(first)]
-    assert http.get(f"/ops/my_op/versions/{again}").data == b"second"
+    assert http.get(f"/ops/my_op/versions/{again}").data == b"first"
 
 
 def test_unknown_op_and_unknown_version_are_404(http):
@@ -221,6 +223,12 @@ def test_a_link_with_a_malformed_version_or_name_is_refused(http):
 
 def test_validated_links_and_pipelines_round_trip(http):
     link = {"downstream_op": "model", "upstream_op": "pca", "upstream_op_version": str(VERSION)}
+    unsaved = http.post("/validated_links", json=link)
+    assert unsaved.status_code == 404
+    assert unsaved.get_json()["error"]["message"] == (
+        "op 'model' was never saved: save the op before validating links to its states"
+    )
+    http.put(f"/ops/model/versions/{VERSION}", data=b"model")
     assert http.post("/validated_links", json=link).status_code == 201
     assert http.post("/validated_links", json=link).get_json() == {"created": False}
     links = http.get("/validated_links", query_string={"downstream_op": "model", "upstream_op": "pca"})
@@ -347,6 +355,9 @@ def test_an_unreachable_database_that_comes_back_is_used(tmp_path, saver_root):
     assert http.put(f"/ops/my_op/versions/{VERSION}", data=b"bytes").status_code == 201
 
 
+DOWN_VERSION = Version().update_major(b"down")
+
+
 def test_concurrent_saves_of_a_new_op_all_land(op_store_client):
     from concurrent.futures import ThreadPoolExecutor
 
@@ -359,6 +370,7 @@ def test_concurrent_saves_of_a_new_op_all_land(op_store_client):
                 versions,
             )
         )
+        op_store_client.save_op_bytes("down", DOWN_VERSION, b"down")
         list(pool.map(lambda version: op_store_client.register_valid_link("down", "fresh_op", version), versions))
 
     assert set(op_store_client.get_all_versions_of_op("fresh_op")) == set(versions)

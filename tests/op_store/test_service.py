@@ -13,7 +13,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from chariots.errors import BadRequestError, InvalidNameError, NotFoundError, OpStoreError, ServiceUnavailableError
+from chariots.errors import (
+    BadRequestError,
+    ConflictError,
+    InvalidNameError,
+    NotFoundError,
+    OpStoreError,
+    ServiceUnavailableError,
+)
 from chariots.op_store._database import OpStoreDatabase
 from chariots.op_store._names import op_bytes_path
 from chariots.op_store._service import OpStoreService
@@ -93,10 +100,13 @@ def test_versions_are_listed_oldest_first_whatever_the_saving_order(service):
     assert [v.creation_time for v in service.get_all_versions_of_op("model")] == [100.0, 200.0, 300.0]
 
 
-def test_a_version_saved_again_is_not_new_and_keeps_its_first_creation_time(service):
+def test_a_version_saved_again_is_refused_and_keeps_its_first_creation_time(service):
     assert service.save_op_bytes("model", V1, b"a") is True
     again = version("one", 999.0)
-    assert service.save_op_bytes("model", again, b"a") is False
+    with pytest.raises(ConflictError, match="is already stored and versions are immutable"):
+        service.save_op_bytes("model", again, b"b")
+    assert service.upload_op_bytes("model", again, b"b") is False  # a save's upload of a stored state: a no-op
+    assert service.get_op_bytes_for_version("model", V1) == b"a"
     [listed] = service.get_all_versions_of_op("model")
     assert listed.creation_time == 100.0
     assert stored_rows(service.database) == 2  # the op and its one version

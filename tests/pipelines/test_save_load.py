@@ -122,20 +122,25 @@ def test_a_stateless_op_accepts_any_upstream_version(store):
     assert runner.run(loose, 1) == 12
 
 
-def test_links_are_recorded_for_every_consumer():
+def test_lineage_is_recorded_by_training_not_by_saving():
     store = InMemoryOpStore()
     pipeline = Pipeline(
         [
             Node(Counter(), input_nodes=["__pipeline_input__"], output_nodes="c"),
             Node(AddOneOp(), input_nodes=["c"], output_nodes="__pipeline_output__"),
-            Node(Downstream(), input_nodes=["c"]),
+            Node(Downstream(train=True), input_nodes=["c"]),
         ],
         "fan",
     )
+    pipeline.save(store)  # nothing trained yet: nothing is certified
+    assert store.get_validated_links("downstream", "counter") == set()
+
+    runner.run(pipeline, None)
     pipeline.save(store)
-    counter_version = Counter().op_version
-    assert store.get_validated_links("addoneop", "counter") == {counter_version}
+
+    counter_version = pipeline.node_for_name["counter"].node_version
     assert store.get_validated_links("downstream", "counter") == {counter_version}
+    assert store.get_validated_links("addoneop", "counter") == set()  # a stateless op records nothing
 
 
 def test_nested_pipeline_state_is_saved_and_continues_in_a_new_pipeline_object():

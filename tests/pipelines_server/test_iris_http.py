@@ -46,7 +46,7 @@ def test_client_docs_wrong_order_raises_version_error_in_the_client(iris_client)
     client.save_pipeline(train_pca)
     with pytest.raises(VersionError, match=r"^the pipeline you requested cannot be loaded because of version "
                                            r"incompatibility. HINT: retrain and save/reload in order to have a "
-                                           r"loadable version: op 'logisticop'"):
+                                           r"loadable version: no stored version of op 'logisticop' fits"):
         client.load_pipeline(pred)
     assert client.pipeline_versions(pred) == before
 
@@ -75,7 +75,8 @@ def test_training_in_a_worker_saves_the_models_for_the_server_to_load(wsgi_serve
         response = client.call_pipeline(train, use_worker=True)
         assert response.job_status is JobStatus.queued
         pool.spawn_worker()
-        assert wait_for(client, response, train, timeout=60).job_status is JobStatus.done
+        finished = wait_for(client, response, train, timeout=60)
+        assert finished.job_status is JobStatus.done, finished.error
         client.load_pipeline(pred)
         assert client.call_pipeline(pred, [[1, 2, 3, 4]]).value == [1]
     finally:

@@ -55,11 +55,15 @@ class KerasOp(BaseMLOp):
     input_params = VersionedFieldDict(VersionType.MAJOR, {})
 
     def __init__(
-        self, mode: MLMode, verbose: Optional[int] = 1, op_callbacks: Optional[List[OpCallBack]] = None
+        self,
+        mode: MLMode,
+        verbose: Optional[int] = 1,
+        op_callbacks: Optional[List[OpCallBack]] = None,
+        name: Optional[str] = None,
     ):
         import_keras()
         self._verbose = verbose
-        super().__init__(mode, op_callbacks)
+        super().__init__(mode, op_callbacks, name=name)
 
     def fit(
         self,

@@ -36,13 +36,13 @@ class BaseSKOp(BaseMLOp):
     fit_extra_parameters = VersionedFieldDict(VersionType.MAJOR, {})
     predict_function: Any = "predict"
 
-    def __init__(self, mode: MLMode, op_callbacks: Optional[List[OpCallBack]] = None):
+    def __init__(self, mode: MLMode, op_callbacks: Optional[List[OpCallBack]] = None, name: Optional[str] = None):
         if self.model_class is None:
             raise MLOpError(
                 f"op {self.name!r} has no model_class: set it on {type(self).__name__} to a "
                 "scikit-learn estimator class, e.g. model_class = LogisticRegression"
             )
-        super().__init__(mode, op_callbacks)
+        super().__init__(mode, op_callbacks, name=name)
         function = self.predict_function
         if not isinstance(function, str) or not callable(getattr(self._model, function, None)):
             available = [

@@ -1,6 +1,8 @@
-"""A saved version of an op; its bytes are in the saver."""
+"""A saved version (state) of an op; its bytes are in the saver."""
 
 from __future__ import annotations
+
+from typing import Optional
 
 from sqlalchemy import Double, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -10,7 +12,11 @@ from chariots.versioning import Version
 
 
 class DBVersion(Base):
-    """One saved version of an op. A row exists only once the op's bytes are in the saver."""
+    """One saved version of an op. A row exists only once the op's bytes are in the saver.
+
+    ``class_major`` is the major of the op's class version when it was saved (the code it
+    needs), ``saved_by`` the pipeline whose save committed it.
+    """
 
     __tablename__ = "versions"
     __table_args__ = (UniqueConstraint("op_id", "major", "minor", "patch"),)
@@ -22,6 +28,8 @@ class DBVersion(Base):
     patch: Mapped[str] = mapped_column(String(40))
     creation_time: Mapped[float] = mapped_column(Double)
     saved_at: Mapped[float] = mapped_column(Double)
+    class_major: Mapped[Optional[str]] = mapped_column(String(40), nullable=True)
+    saved_by: Mapped[Optional[str]] = mapped_column(String(255), nullable=True)
 
     def to_version(self) -> Version:
         """The :class:`~chariots.versioning.Version` this row stands for."""

@@ -58,6 +58,9 @@ class BaseNode(abc.ABC):
         self._input_references: tuple[NodeReference, ...] = ()
         self._release: tuple[NodeReference, ...] = ()
 
+    #: whether running the node trains an op and so records its lineage (set by the pipeline)
+    _records_lineage = False
+
     @property
     @abc.abstractmethod
     def name(self) -> str:

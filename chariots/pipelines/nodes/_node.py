@@ -84,55 +84,59 @@ class Node(BaseNode):
         return clone
 
     def load_latest_version(self, store_to_look_in: "OpStoreProtocol") -> Optional["Node"]:
-        """Returns a copy of this node holding the latest stored version of its op.
+        """Returns a copy of this node holding the newest stored state of its op's code.
 
-        The in-memory op is kept (None is returned) when the store has no version of it, when
-        its major version is not among the stored ones (its code changed), or when it already
-        is the latest version.
+        The in-memory op is kept (None is returned) when the op has no state, when the store
+        has no state of the op's current code (its class version changed), or when the op
+        already holds the newest one. This checks no lineage: pipelines load through
+        :meth:`~chariots.pipelines.Pipeline.load`, which does.
 
-        :param store_to_look_in: the op store to read versions and bytes from
+        :param store_to_look_in: the op store to read states and bytes from
         """
         if not self.is_loadable:
             return None
-        versions = store_to_look_in.get_all_versions_of_op(self.name)
-        if not versions:
+        from chariots.pipelines._persistence import _same_code
+
+        states = [state for state in store_to_look_in.get_op_states(self.name) if _same_code(self._op, state)]
+        if not states or self._op.op_version == states[-1].version:
             return None
-        current = self.node_version
-        if current.major not in {version.major for version in versions}:
-            return None
-        latest = max(versions, key=lambda version: version.creation_time)
-        if latest == current:
-            return None
-        op_bytes = store_to_look_in.get_op_bytes_for_version(self.name, latest)
+        state_bytes = store_to_look_in.get_op_bytes_for_version(self.name, states[-1].version)
         new_op = copy.copy(self._op)
-        new_op.load(op_bytes)
+        new_op.load(state_bytes)
+        new_op.pin_state(states[-1].version, state_bytes, states[-1].lineage)
         return self.with_op(new_op)
 
     def check_version_compatibility(
         self, upstream_node: BaseNode, store_to_look_in: "OpStoreProtocol"
     ) -> None:
-        """Checks that this node's op was validated with the upstream node's current major.
+        """Checks that the state this node's op holds was trained behind the upstream node's major.
 
-        :param upstream_node: the node feeding this one
-        :param store_to_look_in: the op store holding the validated links
-        :raises VersionError: when no validated link matches
+        :param upstream_node: a node feeding this one
+        :param store_to_look_in: the op store holding the states' lineage
+        :raises VersionError: when the op's state was not trained (or validated) behind it
         """
-        if self._op.allow_version_change:
+        if self._op.allow_version_change or not self.is_loadable:
             return
+        current = self.node_version
         upstream_version = upstream_node.node_version
-        validated = store_to_look_in.get_validated_links(self.name, upstream_node.name)
-        if upstream_version.major in {version.major for version in validated}:
-            return
+        for state in store_to_look_in.get_op_states(self.name):
+            if state.version == current:
+                accepted = state.accepted_majors(upstream_node.name) or set()
+                if upstream_version.major in accepted:
+                    return
         raise VersionError.incompatible(
-            f"op {self.name!r} ({self.node_version!r}) was never validated "
-            f"with version {upstream_version!r} of its upstream op {upstream_node.name!r}; "
-            f"retrain {self.name!r} on it, save the training pipeline, then reload"
+            f"op {self.name!r} ({current!r}) was never trained behind version {upstream_version!r} of its "
+            f"upstream op {upstream_node.name!r}; retrain {self.name!r} on it, save the training "
+            "pipeline, then reload"
         )
 
     def persist(
         self, store: "OpStoreProtocol", downstream_nodes: Optional[List[BaseNode]]
     ) -> Optional["Version"]:
-        """Saves the op's bytes under its version (for loadable ops) and the validated links.
+        """Saves the op's state (for loadable ops) with the lineage its training recorded.
+
+        Saving certifies nothing for ``downstream_nodes``: their own training records what they
+        consumed.
 
         :param store: the op store to write to
         :param downstream_nodes: the nodes consuming this node's outputs
@@ -140,9 +144,16 @@ class Node(BaseNode):
         """
         if self._is_pipeline:
             self._op.save(store)
-        version = self.node_version
-        if self.is_loadable:
-            store.save_op_bytes(self.name, version, self._op.serialize())
-        for downstream in downstream_nodes or ():
-            store.register_valid_link(downstream.name, self.name, version)
-        return version
+            return self.node_version
+        if self.is_loadable and self._op.holds_state:
+            from chariots.pipelines._persistence import StateRecord
+
+            op = self._op
+            state_bytes = op.serialize()
+            version = op.version_for_state(state_bytes)
+            lineage = dict(op.training_lineage) if op.training_lineage is not None else None
+            store.upload_op_bytes(self.name, version, state_bytes)
+            record = StateRecord(self.name, version, op.class_path, op.class_version.major, lineage)
+            store.commit_save(None, [], [record])
+            op.pin_state(version, state_bytes, lineage)
+        return self.node_version

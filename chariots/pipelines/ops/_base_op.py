@@ -21,15 +21,31 @@ class BaseOp(metaclass=VersionableMeta):
     4
 
     :param op_callbacks: callbacks run before and after each execution of the op
+    :param name: the name the op store knows the op by (its class name in lower case by
+                 default); give distinct names to two ops of the same class in one pipeline
     """
 
-    def __init__(self, op_callbacks: Optional[List[OpCallBack]] = None):
+    def __init__(self, op_callbacks: Optional[List[OpCallBack]] = None, name: Optional[str] = None):
         self._op_callbacks: tuple[OpCallBack, ...] = tuple(op_callbacks or ())
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValueError(f"an op's name must be a non-empty string, got {name!r}")
+        self._name = name
 
     @property
     def name(self) -> str:
-        """the op's name (its class name in lower case), used to find it in the op store"""
-        return type(self).__name__.lower()
+        """the op's name (its class name in lower case unless given), used to find it in the op store"""
+        return getattr(self, "_name", None) or type(self).__name__.lower()
+
+    @property
+    def class_path(self) -> str:
+        """where the op's class is defined (``module.QualName``): the op store's identity check"""
+        cls = type(self)
+        return f"{cls.__module__}.{cls.__qualname__}"
+
+    @property
+    def class_version(self) -> Version:
+        """the version of the op's code (its class fields), whatever its state"""
+        return type(self).__version__
 
     @property
     def op_version(self) -> Version:

@@ -1,0 +1,161 @@
+"""Saving and loading a pipeline's stateful ops through an op store.
+
+Save snapshots each op's (version, bytes, lineage) at one moment, uploads every state's bytes,
+then commits versions, lineage and the pipeline in one op-store transaction: an interrupted save
+leaves the store as it was, and saving certifies nothing training did not record.
+
+Load picks, for every stateful op in execution order, the newest stored state of the same code
+whose lineage fits the versions its upstream ops load, reads everything, and only then swaps the
+pipeline's graph: a failed load leaves the pipeline as it was.
+"""
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Dict, List, Optional, Set, Tuple
+
+from chariots.errors import MLOpError
+from chariots.pipelines._lineage import FlatGraph, iter_leaves, short, version_error
+from chariots.pipelines._store_protocol import OpState, StateRecord
+
+if TYPE_CHECKING:
+    from chariots.pipelines._pipeline import Pipeline, _Graph
+    from chariots.pipelines._store_protocol import OpStoreProtocol
+    from chariots.pipelines.nodes import BaseNode
+    from chariots.pipelines.ops import LoadableOp
+    from chariots.versioning import Version
+
+
+def snapshot_states(pipeline: "Pipeline") -> List[Tuple["BaseNode", bytes, StateRecord]]:
+    """Each stateful op holding a state: its node, its bytes, and what to record of it."""
+    states = []
+    for leaf in iter_leaves(pipeline):
+        if not leaf.is_loadable or not leaf.op.holds_state:
+            continue
+        op = leaf.op
+        state_bytes = op.serialize()
+        version = op.version_for_state(state_bytes)
+        lineage = dict(op.training_lineage) if op.training_lineage is not None else None
+        states.append((leaf, state_bytes, StateRecord(leaf.name, version, op.class_path, op.class_version.major,
+                                                      lineage)))
+    return states
+
+
+def save(pipeline: "Pipeline", store: "OpStoreProtocol", only_unknown_ops: bool = False) -> None:
+    """Saves the pipeline's states: bytes first, then one commit.
+
+    :param only_unknown_ops: save only the ops the store has no state of (registering)
+    """
+    states = snapshot_states(pipeline)
+    if only_unknown_ops:
+        states = [state for state in states if not store.get_all_versions_of_op(state[2].op_name)]
+    for _, state_bytes, record in states:
+        store.upload_op_bytes(record.op_name, record.version, state_bytes)
+    store.commit_save(pipeline.name, [leaf.name for leaf in iter_leaves(pipeline)], [state[2] for state in states])
+    for inner in _nested_pipelines(pipeline):  # a pipeline used as a node is known to the store too
+        store.register_new_pipeline(inner)
+    for leaf, state_bytes, record in states:
+        leaf.op.pin_state(record.version, state_bytes, record.lineage)
+
+
+def _nested_pipelines(pipeline: "Pipeline") -> List["Pipeline"]:
+    found = []
+    for node in pipeline.execution_order():
+        if node.requires_runner:
+            found.append(node.op)
+            found.extend(_nested_pipelines(node.op))
+    return found
+
+
+def _same_code(op: "LoadableOp", state: OpState) -> bool:
+    if state.class_major is None:  # saved before class versions were recorded
+        return state.version.major in (op.class_version.major, op.op_version.major)
+    return state.class_major == op.class_version.major
+
+
+def choose_state(
+    flat: FlatGraph,
+    name: str,
+    op: "LoadableOp",
+    states: List[OpState],
+    versions: Dict[str, "Version"],
+    stored: Set[str],
+) -> Optional[OpState]:
+    """The state of op ``name`` to load (None: keep the op in memory as it is).
+
+    :param versions: the version each upstream op loads
+    :param stored: the upstream ops whose loaded state came from the store
+    :raises VersionError: if no state of the op's code fits what its upstream loads, while an
+                          upstream op it depends on serves a stored (trained) state
+    """
+    if op.allow_version_change:  # it trains: any upstream will do
+        candidates = [state for state in states if _same_code(op, state)]
+        return candidates[-1] if candidates else None
+    candidates = [state for state in states if _same_code(op, state)]
+    problems = []
+    for state in reversed(candidates):
+        problem = flat.incompatibility(name, state, versions)
+        if problem is None:
+            return state
+        problems.append(problem)
+    if problems:
+        raise version_error(name, problems, candidates[-1])
+    trained_upstream = [source for source in flat.sources.get(name, ()) if source in stored and flat.stateful[source]]
+    if trained_upstream and not op.holds_state:
+        raise version_error(
+            name,
+            [f"op {name!r} has no stored state, and upstream op {trained_upstream[0]!r} serves version "
+             f"{short(versions[trained_upstream[0]])}"],
+            None,
+        )
+    return None
+
+
+def _load_state(name: str, op: "LoadableOp", state: OpState, store: "OpStoreProtocol") -> "LoadableOp":
+    state_bytes = store.get_op_bytes_for_version(name, state.version)
+    loaded = copy.copy(op)
+    loaded.load(state_bytes)
+    if not loaded.state_matches(state.version):
+        raise MLOpError(
+            f"the bytes stored as version {short(state.version)} of op {name!r} hold version "
+            f"{short(loaded.op_version)}: the store is inconsistent, save the op again"
+        )
+    loaded.pin_state(state.version, state_bytes, state.lineage)
+    return loaded
+
+
+def loaded_graph(pipeline: "Pipeline", flat: FlatGraph, store: "OpStoreProtocol") -> "_Graph":
+    """The pipeline's graph with every stateful op in the state to serve (see the module doc)."""
+    leaves = {leaf.name: leaf for leaf in iter_leaves(pipeline)}
+    versions: Dict[str, "Version"] = {}
+    stored: Set[str] = set()
+    new_ops: Dict[str, "LoadableOp"] = {}
+    for name in flat.order:
+        leaf = leaves[name]
+        if not leaf.is_loadable:
+            versions[name] = leaf.node_version
+            continue
+        state = choose_state(flat, name, leaf.op, store.get_op_states(name), versions, stored)
+        if state is None:
+            versions[name] = leaf.node_version
+            continue
+        versions[name] = state.version
+        stored.add(name)
+        if leaf.op.op_version != state.version:
+            new_ops[name] = _load_state(name, leaf.op, state, store)
+    return replaced_graph(pipeline, new_ops)
+
+
+def replaced_graph(pipeline: "Pipeline", new_ops: Dict[str, "LoadableOp"]) -> "_Graph":
+    """The pipeline's graph where the ops named in ``new_ops`` are swapped (nested pipelines copied)."""
+    graph = pipeline._graph
+    replaced = {}
+    for node in graph.order:
+        if node.requires_runner:
+            inner_graph = replaced_graph(node.op, new_ops)
+            if inner_graph is not node.op._graph:
+                inner = copy.copy(node.op)
+                inner._graph = inner_graph
+                replaced[node] = node.with_op(inner)
+        elif node.name in new_ops:
+            replaced[node] = node.with_op(new_ops[node.name])
+    return graph.with_nodes(replaced) if replaced else graph
