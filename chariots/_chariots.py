@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from typing import Any, List, Optional
 
-from chariots.pipelines._pipeline import Pipeline
+from chariots.pipelines import Pipeline
 from chariots.pipelines.pipelines_client import PipelinesClient
 from chariots.pipelines.pipelines_server import PipelinesServer
 

@@ -51,11 +51,16 @@ def error_response(error: BaseException) -> Tuple[int, Dict[str, Any]]:
 
     A :class:`~chariots.errors.ChariotsError` keeps its type and its ``status_code``; its notes
     (which node of which pipeline raised) are joined to the message. Anything else is a 500
-    whose type is the exception's class name.
+    whose type is the exception's class name (qualified by its module when a Chariots error has
+    the same name).
     """
     status = error.status_code if isinstance(error, errors.ChariotsError) else 500
     message = "; ".join([str(error), *getattr(error, "__notes__", ())])
-    return status, error_body(type(error).__name__, message)
+    name = type(error).__name__
+    if name in ERROR_TYPES and not isinstance(error, ERROR_TYPES[name]):
+        # another library's error of the same name must not come back as ours
+        name = f"{type(error).__module__}.{name}"
+    return status, error_body(name, message)
 
 
 def decode_json(body: bytes) -> Any:

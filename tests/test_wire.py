@@ -165,15 +165,7 @@ def test_an_unknown_exception_type_comes_back_naming_the_type(side, error, text)
     assert side.status() == 500
 
 
-def test_a_foreign_exception_sharing_a_chariots_name_is_not_taken_for_ours(request, side):
-    if side.server == "pipelines":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="the wire names an error by its bare class name: another library's NotFoundError "
-                "(status 500) comes back as chariots.errors.NotFoundError",
-            )
-        )
+def test_a_foreign_exception_sharing_a_chariots_name_is_not_taken_for_ours(side):
     side.raiser.error = NotFoundError("index 'models' is missing")
     with pytest.raises(errors.ChariotsError) as raised:
         side.call()
@@ -210,15 +202,7 @@ def test_an_error_body_naming_a_type_chariots_does_not_know_follows_its_status(s
     assert str(raised.value) == "short and stout"
 
 
-def test_a_connection_error_in_a_view_is_a_503(request, side):
-    if side.server == "op_store":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="OpStoreServer._translate turns every non-database exception, ConnectionError "
-                "included, into a 500 OpStoreError before the shared edge can answer 503",
-            )
-        )
+def test_a_connection_error_in_a_view_is_a_503(side):
     side.raiser.error = ConnectionError("redis at 127.0.0.1:6379 refused the connection")
     with pytest.raises(errors.ServiceUnavailableError) as raised:
         side.call()

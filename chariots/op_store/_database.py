@@ -17,10 +17,29 @@ from sqlalchemy.pool import StaticPool
 from chariots.errors import ServiceUnavailableError
 from chariots.op_store.migrations import upgrade_database
 
-__all__ = ["OpStoreDatabase", "UNREACHABLE"]
+__all__ = ["OpStoreDatabase", "UNREACHABLE", "is_unreachable"]
 
-#: the driver errors that mean "the database cannot be reached"
+#: the driver errors that may mean "the database cannot be reached"
 UNREACHABLE = (OperationalError, InterfaceError, PoolTimeoutError)
+# what drivers say when the connection itself fails (an OperationalError can also be a missing table)
+_CONNECTION_FAILURES = (
+    "could not connect", "connection refused", "connection timed out", "timeout expired", "could not translate host",
+    "server closed the connection", "terminating connection", "connection to server", "unable to open database",
+    "no route to host", "name or service not known", "the database system is starting up", "connection reset",
+    "ssl connection has been closed", "database is locked",
+)
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether a driver error means the database cannot be reached (not a bad query or schema)."""
+    if isinstance(exc, (InterfaceError, PoolTimeoutError)):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if getattr(exc, "connection_invalidated", False):
+        return True
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    return any(failure in text for failure in _CONNECTION_FAILURES)
 
 
 class OpStoreDatabase:
@@ -70,7 +89,9 @@ class OpStoreDatabase:
                 with self._lock:
                     upgrade_database(self.engine)
             except UNREACHABLE as exc:
-                raise self.unreachable(exc) from exc
+                if is_unreachable(exc):
+                    raise self.unreachable(exc) from exc
+                raise
             self._schema_ready = True
 
     @contextlib.contextmanager
@@ -83,7 +104,9 @@ class OpStoreDatabase:
                 yield session
             except UNREACHABLE as exc:
                 session.rollback()
-                raise self.unreachable(exc) from exc
+                if is_unreachable(exc):
+                    raise self.unreachable(exc) from exc
+                raise
 
     def ping(self) -> None:
         """Runs ``SELECT 1``.

@@ -14,7 +14,7 @@ from werkzeug.wsgi import wrap_file
 
 from chariots import _http, _logging
 from chariots.errors import BadRequestError, ChariotsError, OpStoreError, ServiceUnavailableError
-from chariots.op_store._database import UNREACHABLE, OpStoreDatabase
+from chariots.op_store._database import OpStoreDatabase, is_unreachable
 from chariots.op_store._names import check_node_name, parse_version
 from chariots.op_store._records import records_from_json, state_to_json
 from chariots.op_store._service import OpStoreService, stream_size
@@ -214,8 +214,10 @@ class OpStoreServer:
                                 open_endpoints=["metrics"] if self._metrics[1] else [])
 
     def _translate(self, error: Exception) -> Optional[ChariotsError]:
-        if isinstance(error, UNREACHABLE):
+        if is_unreachable(error):
             return self.service.database.unreachable(error)
+        if isinstance(error, ConnectionError):
+            return None  # the shared edge answers 503
         return OpStoreError(
             f"the op store failed on {request.method} {request.path}: {type(error).__name__}: {error}"
         )

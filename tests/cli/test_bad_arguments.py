@@ -183,12 +183,15 @@ def test_new_into_an_existing_project(run_cli, tmp_path):
     assert run_cli("new", "--no-input", "-o", str(tmp_path), "--overwrite-if-exists").exit_code == 0
 
 
-def test_new_refuses_a_bad_project_name_typed_at_the_prompt(run_cli, tmp_path):
-    answers = "Bad-Name\n" + "\n" * 6
+def test_new_refuses_a_bad_project_name_typed_at_the_prompt_and_asks_again(run_cli, tmp_path):
+    answers = "Bad-Name\nflowers\n" + "\n" * 6
     result = run_cli("new", "-o", str(tmp_path), input=answers)
-    expected = "the project was not created: the template refused an answer (reason above)"
-    assert_clean_failure(result, 1, expected)
-    assert not (tmp_path / "Bad-Name").exists()
+    assert result.exit_code == 0, result.output
+    refusal = "Error: project_name 'Bad-Name' cannot be a Python package name"
+    assert refusal in result.output
+    # refused at its own prompt, before the second question is asked
+    assert result.output.index(refusal) < result.output.index("[2/7]")
+    assert (tmp_path / "flowers").is_dir() and not (tmp_path / "Bad-Name").exists()
 
 
 def test_new_without_answers_on_a_closed_input(run_cli, tmp_path):

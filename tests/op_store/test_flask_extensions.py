@@ -9,7 +9,6 @@ import flask
 import pytest
 from sqlalchemy import inspect, text
 
-from chariots.errors import ServiceUnavailableError
 from chariots.op_store import OpStoreServer
 from chariots.op_store.models import Base
 from chariots.op_store.savers import FileSaver
@@ -67,12 +66,6 @@ def test_drop_all_then_create_all_empties_a_working_store(make_server):
     assert server.service.pipeline_names() == ["predict"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ServiceUnavailableError,
-    reason="drop_all leaves Alembic's version table, so the schema is taken as up to date and "
-    "'no such table: pipelines' is reported as an unreachable database",
-)
 def test_a_store_whose_tables_were_dropped_makes_them_again(make_server):
     server = make_server("store")
     server.service.record_pipeline("train", ["pca"])
@@ -82,12 +75,6 @@ def test_a_store_whose_tables_were_dropped_makes_them_again(make_server):
     assert server.service.pipeline_names() == ["train"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ServiceUnavailableError,
-    reason="create_all makes the tables without Alembic's stamp, so the first use runs the initial "
-    "migration on them and 'table ops already exists' is reported as an unreachable database",
-)
 def test_tables_made_by_create_all_serve_the_store(make_server):
     server = make_server("store", start=False)
     server.db.create_all()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Union
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, inspect, text
 
 __all__ = ["MIGRATIONS_DIRECTORY", "upgrade_database", "main"]
 
@@ -37,6 +37,14 @@ def upgrade_database(db: Union[str, Engine], revision: str = "head") -> None:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _POSTGRES_LOCK_ID})
             config.attributes["connection"] = connection
+            tables = set(inspect(connection).get_table_names())
+            if "alembic_version" not in tables and "ops" in tables:
+                # tables made from the models (server.db.create_all()): they are the newest schema
+                command.stamp(config, "head")
+                return
+            if "alembic_version" in tables and "ops" not in tables:
+                # the tables were dropped (server.db.drop_all()) but not the stamp: make them again
+                connection.execute(text("DELETE FROM alembic_version"))
             command.upgrade(config, revision)
     finally:
         if isinstance(db, str):
