@@ -49,7 +49,32 @@ def _normalised_port(value: Any) -> Any:
     return port if port is not None else value  # a bad value is left for check() to report
 
 
-class OpStoreConfig:
+class _ServerAddress:
+    """Where a configured server listens and its clients call: ``server_host`` and ``server_port``
+    or the defaults."""
+
+    server_host: Optional[str]
+    server_port: Union[str, int, None]
+    #: the port used when none is configured
+    default_port: int
+
+    @property
+    def host(self) -> str:
+        """the configured host, or the default one"""
+        return self.server_host or DEFAULT_HOST
+
+    @property
+    def port(self) -> int:
+        """the configured port, or the default one"""
+        return int(self.server_port or self.default_port)
+
+    @property
+    def url(self) -> str:
+        """the base URL clients call"""
+        return _url(self.host, self.port)
+
+
+class OpStoreConfig(_ServerAddress):
     """Configuration of the op store server, and of the clients that call it.
 
     :param server_host: the host the server listens on and clients call (``127.0.0.1`` by
@@ -62,6 +87,8 @@ class OpStoreConfig:
     :param op_store_db_url: the SQLAlchemy URL of the op store database (its password is hidden in reprs)
     :raises ConfigError: naming the ``op_store.<key>`` that is wrong
     """
+
+    default_port = DEFAULT_OP_STORE_PORT
 
     _section: ClassVar[str] = "op_store"
 
@@ -108,21 +135,6 @@ class OpStoreConfig:
                           self.op_store_db_url)
         )
 
-    @property
-    def host(self) -> str:
-        """the configured host, or the default one"""
-        return self.server_host or DEFAULT_HOST
-
-    @property
-    def port(self) -> int:
-        """the configured port, or the default one"""
-        return int(self.server_port or DEFAULT_OP_STORE_PORT)
-
-    @property
-    def url(self) -> str:
-        """the base URL clients call"""
-        return _url(self.host, self.port)
-
     def get_client(self, auth_token: Optional[str] = None) -> "OpStoreClient":
         """Returns an op store client calling the configured server over HTTP.
 
@@ -168,7 +180,7 @@ class OpStoreConfig:
         )
 
 
-class PipelinesConfig:
+class PipelinesConfig(_ServerAddress):
     """Configuration of the pipelines: which are served, how they run and where.
 
     :param runner: the runner, as an instance or a name (``'sequential-runner'``, the default)
@@ -180,6 +192,8 @@ class PipelinesConfig:
     :param import_name: the ``import_name`` of the :class:`~chariots.pipelines.PipelinesServer`
     :raises ConfigError: naming the ``pipelines.<key>`` that is wrong
     """
+
+    default_port = DEFAULT_PIPELINES_PORT
 
     _section: ClassVar[str] = "pipelines"
     #: the arguments a config file may not give, and where to set them instead
@@ -230,21 +244,6 @@ class PipelinesConfig:
         for index, callback in enumerate(self.pipeline_callbacks):
             check_type(f"pipelines.pipeline_callbacks[{index}]", callback, (PipelineCallback,), "a PipelineCallback")
         check_optional("pipelines.import_name", self.import_name, (str,), "a string")
-
-    @property
-    def host(self) -> str:
-        """the configured host, or the default one"""
-        return self.server_host or DEFAULT_HOST
-
-    @property
-    def port(self) -> int:
-        """the configured port, or the default one"""
-        return int(self.server_port or DEFAULT_PIPELINES_PORT)
-
-    @property
-    def url(self) -> str:
-        """the base URL clients call"""
-        return _url(self.host, self.port)
 
     def get_client(self) -> "PipelinesClient":
         """Returns a pipelines client calling the configured server."""
