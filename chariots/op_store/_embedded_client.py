@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set
 
+from chariots._signing import KeySource
 from chariots._transport import WSGITransport
+from chariots.op_store._fleet_client import EmbeddedFleetMixin
 from chariots.op_store._op_store import OpStoreServer
 from chariots.op_store._op_store_client import BaseOpStoreClient
 from chariots.op_store.savers import BaseSaver
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["EmbeddedOpStoreClient"]
 
 
-class EmbeddedOpStoreClient(BaseOpStoreClient):
+class EmbeddedOpStoreClient(EmbeddedFleetMixin, BaseOpStoreClient):
     """An op store client whose store lives in this process, on files under ``path``.
 
     The store operations go straight to the op store service (no socket, no WSGI, no version
@@ -28,14 +30,19 @@ class EmbeddedOpStoreClient(BaseOpStoreClient):
 
     :param path: the directory holding the SQLite database and, by default, the saved ops
     :param saver: the saver to use instead of a ``FileSaver(path)``
+    :param secret_key: the key signing the bytes of states (None: ``CHARIOTS_SECRET_KEY``, else the
+                       file ``secret_key`` under ``path``, created once with mode 0600)
+    :param old_secret_keys: keys of earlier rotations, still accepted when loading
     """
 
-    def __init__(self, path: str, saver: Optional[BaseSaver] = None):
+    def __init__(self, path: str, saver: Optional[BaseSaver] = None, secret_key: Optional[str] = None,
+                 old_secret_keys: Optional[List[str]] = None):
         self.path = os.path.abspath(os.fspath(path))
         self._saver = saver
         self.server = OpStoreServer.embedded(self.path, saver)
         self.service = self.server.service
-        super().__init__(WSGITransport(self.server.flask, "op store"))
+        super().__init__(WSGITransport(self.server.flask, "op store"),
+                         KeySource(secret_key, old_secret_keys, key_dir=self.path))
 
     def __reduce__(self):
         # a worker process rebuilds the client on the same files (used by RQ jobs)
@@ -51,11 +58,12 @@ class EmbeddedOpStoreClient(BaseOpStoreClient):
 
     def get_op_bytes_for_version(self, op_name: str, version: "Version") -> bytes:
         """The bytes saved for one version of an op."""
-        return self.service.get_op_bytes_for_version(op_name, version)
+        blob = self.service.get_op_bytes_for_version(op_name, version)
+        return self.signing_keys.unsign_state(op_name, version, blob)
 
     def save_op_bytes(self, op_name: str, version: "Version", op_bytes: bytes) -> None:
         """Saves the bytes of one version of an op, then records the version."""
-        self.service.save_op_bytes(op_name, version, op_bytes)
+        self.service.save_op_bytes(op_name, version, self.signing_keys.sign_state(op_name, version, op_bytes))
 
     def get_op_states(self, op_name: str) -> List["OpState"]:
         """Every saved state of an op with its lineage, oldest first."""
@@ -63,7 +71,7 @@ class EmbeddedOpStoreClient(BaseOpStoreClient):
 
     def upload_op_bytes(self, op_name: str, version: "Version", op_bytes: bytes) -> None:
         """Writes the bytes of a state; listed once :meth:`commit_save` records it."""
-        self.service.upload_op_bytes(op_name, version, op_bytes)
+        self.service.upload_op_bytes(op_name, version, self.signing_keys.sign_state(op_name, version, op_bytes))
 
     def commit_save(self, pipeline_name: Optional[str], node_names: List[str], states: List["StateRecord"]) -> None:
         """Records uploaded states, their lineage and the pipeline in one transaction."""

@@ -15,6 +15,7 @@ from werkzeug.wsgi import wrap_file
 from chariots import _http, _logging
 from chariots.errors import BadRequestError, ChariotsError, OpStoreError, ServiceUnavailableError
 from chariots.op_store._database import OpStoreDatabase, is_unreachable
+from chariots.op_store._fleet_routes import add_fleet_routes
 from chariots.op_store._names import check_node_name, parse_version
 from chariots.op_store._records import records_from_json, state_to_json
 from chariots.op_store._service import OpStoreService, stream_size
@@ -68,6 +69,8 @@ class OpStoreServer:
       their lineage in one transaction
     - ``POST /pipelines``: ``{"pipeline_name", "node_names"}``; ``GET /pipelines`` lists the
       names; ``GET /pipelines/<pipeline_name>`` (404 when never seen)
+    - ``/generations`` and ``/staged_trainings``: served generations and staged trainings,
+      shared by every serving process (see :mod:`chariots.op_store._fleet_routes`)
 
     :param saver: where the bytes of the ops go
     :param db_url: the SQLAlchemy URL of the database holding versions, links and pipelines
@@ -202,6 +205,7 @@ class OpStoreServer:
         app.add_url_rule("/pipelines", "add_pipeline", self._add_pipeline, methods=["POST"])
         app.add_url_rule("/pipelines/<name:pipeline_name>", "pipeline", service.get_pipeline, methods=["GET"])
         app.add_url_rule("/openapi.json", "openapi", self._openapi, methods=["GET"])
+        add_fleet_routes(app, service)
 
     def _before_request(self) -> None:
         if request.path != _HEALTH_CHECK and not _http.open_metrics_request():

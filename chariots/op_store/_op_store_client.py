@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Set, Tuple
 from urllib.parse import quote
 
 from chariots import errors
+from chariots._signing import KeySource, SigningKeys
 from chariots._transport import HTTPTransport, Transport
 from chariots._wire import RawResponse, error_from_response
+from chariots.op_store._fleet_client import FleetClientMixin
 from chariots.op_store._names import check_node_name, check_op_name
 from chariots.op_store._records import record_to_json, state_from_json
 from chariots.pipelines import OpState, StateRecord
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["BaseOpStoreClient", "OpStoreClient", "RawResponse"]
 
 
-class BaseOpStoreClient:
+class BaseOpStoreClient(FleetClientMixin):
     """The op store operations pipelines and nodes use, over any transport.
 
     This class builds the routes, encodes names and versions, and turns the server's JSON errors
@@ -28,11 +30,22 @@ class BaseOpStoreClient:
     carries requests (:class:`OpStoreClient` over HTTP, ``TestOpStoreClient`` into an app in
     process). Op names are checked before anything is sent.
 
+    The bytes of every state are signed on their way in and checked on their way out (see
+    :mod:`chariots._signing`): bytes nobody holding the secret key wrote are refused with a
+    :class:`~chariots.errors.SignatureError` before anything reads them.
+
     :param transport: how requests reach the op store
+    :param key_source: the secret keys (by default: ``CHARIOTS_SECRET_KEY``, else the user's key file)
     """
 
-    def __init__(self, transport: Transport):
+    def __init__(self, transport: Transport, key_source: Optional[KeySource] = None):
         self._transport = transport
+        self._key_source = key_source if key_source is not None else KeySource()
+
+    @property
+    def signing_keys(self) -> SigningKeys:
+        """the keys signing and checking the bytes of states"""
+        return self._key_source.keys
 
     def request(
         self,
@@ -108,7 +121,8 @@ class BaseOpStoreClient:
         :raises NotFoundError: if the op or that version was never saved
         """
         check_op_name(op_name)
-        return self._checked("GET", _bytes_route(op_name, version)).body
+        blob = self._checked("GET", _bytes_route(op_name, version)).body
+        return self.signing_keys.unsign_state(op_name, version, blob)
 
     def save_op_bytes(self, op_name: str, version: Version, op_bytes: bytes) -> None:
         """Saves the bytes of one version of an op; the store records the version once they are saved.
@@ -118,7 +132,8 @@ class BaseOpStoreClient:
         :param op_bytes: the serialized op, sent as a raw binary body
         """
         check_op_name(op_name)
-        self._checked("PUT", _bytes_route(op_name, version), data=_as_bytes(op_name, op_bytes))
+        signed = self.signing_keys.sign_state(op_name, version, _as_bytes(op_name, op_bytes))
+        self._checked("PUT", _bytes_route(op_name, version), data=signed)
 
     def get_op_states(self, op_name: str) -> List[OpState]:
         """Every saved state of an op with its lineage, oldest first (empty when never saved).
@@ -137,7 +152,8 @@ class BaseOpStoreClient:
         :param op_bytes: the serialized op, sent as a raw binary body
         """
         check_op_name(op_name)
-        self._checked("PUT", _bytes_route(op_name, version, "uploads"), data=_as_bytes(op_name, op_bytes))
+        signed = self.signing_keys.sign_state(op_name, version, _as_bytes(op_name, op_bytes))
+        self._checked("PUT", _bytes_route(op_name, version, "uploads"), data=signed)
 
     def commit_save(self, pipeline_name: Optional[str], node_names: List[str], states: List[StateRecord]) -> None:
         """Records uploaded states, their lineage and the pipeline in one op store transaction.
@@ -232,6 +248,12 @@ class OpStoreClient(BaseOpStoreClient):
     :param auth_token: the bearer token, when the server requires one
     :param timeout: seconds to wait to connect and between two reads (a ``requests`` timeout)
     :param pool_size: how many connections to keep open to the server
+    :param secret_key: the key signing the bytes of states (None: ``CHARIOTS_SECRET_KEY``, else the
+                       user's key file, see :mod:`chariots._signing`)
+    :param old_secret_keys: keys of earlier rotations, still accepted when loading
+
+    Pickled into a worker's job, the client keeps only its URL and timeout: the worker takes
+    the token from its own ``CHARIOTS_OP_STORE_AUTH_TOKEN`` and the keys from its own configuration.
     """
 
     def __init__(
@@ -240,14 +262,33 @@ class OpStoreClient(BaseOpStoreClient):
         auth_token: Optional[str] = None,
         timeout: Union[float, Tuple[float, float], None] = (10.0, 600.0),
         pool_size: int = 10,
+        secret_key: Optional[str] = None,
+        old_secret_keys: Optional[List[str]] = None,
     ):
+        if auth_token is not None and not auth_token.strip():
+            raise errors.ConfigError("the op store auth_token is empty: give the server's token, or None for no token")
         transport = HTTPTransport(url, "op store", auth_token=auth_token, timeout=timeout, pool_size=pool_size)
-        super().__init__(transport)
+        super().__init__(transport, KeySource(secret_key, old_secret_keys))
         self.url = transport.base_url
         self.timeout = timeout
 
+    def __reduce__(self):
+        # no token nor key in a pickle (an RQ job): the worker takes them from its own configuration
+        return _client_from_worker_configuration, (self.url, self.timeout)
+
     def __repr__(self) -> str:
         return f"OpStoreClient({self.url!r})"
+
+
+#: where a worker finds the op store token of the clients its jobs name
+OP_STORE_TOKEN_ENV = "CHARIOTS_OP_STORE_AUTH_TOKEN"
+
+
+def _client_from_worker_configuration(url: str, timeout: Any) -> "OpStoreClient":
+    """The client a job names, rebuilt with this process's own token and keys."""
+    import os
+
+    return OpStoreClient(url, auth_token=os.environ.get(OP_STORE_TOKEN_ENV) or None, timeout=timeout)
 
 
 def _quote(name: str) -> str:

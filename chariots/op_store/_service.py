@@ -5,12 +5,14 @@ embedded client calls them directly."""
 from __future__ import annotations
 
 import io
+import logging
 import os
 from typing import TYPE_CHECKING, Any, BinaryIO, Dict, List, Optional, Set
 
 from chariots.errors import BadRequestError, ChariotsError, ConflictError, NotFoundError, OpStoreError
 from chariots.op_store import _repository as repository
 from chariots.op_store._database import OpStoreDatabase
+from chariots.op_store._fleet import FleetServiceMixin
 from chariots.op_store._names import check_node_name, check_op_name, op_bytes_path
 from chariots.op_store.savers import BaseSaver
 from chariots.pipelines import OpState, StateRecord
@@ -21,8 +23,10 @@ if TYPE_CHECKING:
 
 __all__ = ["OpStoreService"]
 
+logger = logging.getLogger("chariots.op_store")
 
-class OpStoreService:
+
+class OpStoreService(FleetServiceMixin):
     """Saves and loads op bytes and keeps the versions, validated links and pipelines.
 
     Its methods are the op store protocol pipelines use (``get_all_versions_of_op``,
@@ -40,10 +44,17 @@ class OpStoreService:
         self.database = database
 
     def start(self) -> None:
-        """Creates or upgrades the database tables.
+        """Removes the temporary files killed saves left in the saver (when it keeps any), then
+        creates or upgrades the database tables.
 
         :raises ServiceUnavailableError: if the database cannot be reached
         """
+        sweep = getattr(self.saver, "sweep_temporary_files", None)
+        if sweep is not None:
+            removed = sweep()
+            if removed:
+                logger.warning("the op store removed %d temporary files left by interrupted saves: %s",
+                               len(removed), ", ".join(removed))
         self.database.upgrade_schema()
 
     def health_check(self) -> Dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 from chariots.pipelines import callbacks, nodes, ops, runners
 from chariots.pipelines._pipeline import Pipeline
 from chariots.pipelines._response import JobStatus, PipelineResponse
-from chariots.pipelines._store_protocol import OpState, OpStoreProtocol, StateRecord
+from chariots.pipelines._store_protocol import Generation, OpState, OpStoreProtocol, StateRecord
 
 __all__ = [
     "Pipeline",
@@ -14,6 +14,7 @@ __all__ = [
     "PipelinesClient",
     "PipelineResponse",
     "JobStatus",
+    "Generation",
     "OpState",
     "OpStoreProtocol",
     "StateRecord",

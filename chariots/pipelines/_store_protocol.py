@@ -58,6 +58,24 @@ class StateRecord:
     lineage: Optional[Dict[str, "Version"]] = None
 
 
+@dataclass(frozen=True)
+class Generation:
+    """One served generation of a pipeline: the versions a successful load checked, numbered.
+
+    Every server process of the pipeline follows the newest generation the op store records.
+
+    :param pipeline_name: the pipeline loaded
+    :param number: the generation number (1 for the first load, one more for each later one)
+    :param versions: the version of each loadable op: op name -> version
+    :param recorded_at: when the load recorded it (a ``time.time()`` stamp)
+    """
+
+    pipeline_name: str
+    number: int
+    versions: Dict[str, "Version"] = field(default_factory=dict)
+    recorded_at: Optional[float] = None
+
+
 class OpStoreProtocol(Protocol):
     """The op store operations saving and loading rely on.
 
@@ -97,3 +115,18 @@ class OpStoreProtocol(Protocol):
 
     def register_new_pipeline(self, pipeline: "Pipeline") -> None:
         """Records the pipeline's name and nodes."""
+
+    def record_generation(self, pipeline_name: str, versions: Dict[str, "Version"]) -> Generation:
+        """Records the versions a load checked as the pipeline's next served generation."""
+
+    def latest_generation(self, pipeline_name: str) -> Optional[Generation]:
+        """The newest served generation of a pipeline (None: it was never loaded)."""
+
+    def generation_numbers(self) -> Dict[str, int]:
+        """The newest generation number of every pipeline ever loaded (one cheap query)."""
+
+    def stage_training(self, pipeline_name: str, node_names: List[str], states: List[StateRecord]) -> None:
+        """Keeps the states a training run uploaded, for a save in any process to commit."""
+
+    def commit_staged_training(self, pipeline_name: str) -> Optional[List[StateRecord]]:
+        """Commits the pipeline's newest staged training unless saved already (None: nothing to commit)."""

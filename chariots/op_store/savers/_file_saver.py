@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import BinaryIO, Optional
+from typing import BinaryIO, List, Optional
 
 from chariots.errors import InvalidNameError
 from chariots.op_store.savers._base_saver import CHUNK_SIZE, BaseSaver, check_size
@@ -89,6 +89,32 @@ class FileSaver(BaseSaver):
     def exists(self, path: str) -> bool:
         """Whether ``root_path/path`` is a file."""
         return os.path.isfile(self._full_path(path))
+
+    def sweep_temporary_files(self, stale_after: float = 300.0) -> List[str]:
+        """Removes the ``.tmp-*`` files a killed write left under the root (the op store's start
+        calls it).
+
+        A file written to within ``stale_after`` seconds is kept: another process of the store
+        may be writing it now.
+
+        :returns: the removed paths
+        """
+        import time
+
+        removed = []
+        limit = time.time() - stale_after
+        for directory, _, files in os.walk(self.root_path):
+            for name in files:
+                if not name.startswith(_TEMP_PREFIX):
+                    continue
+                path = os.path.join(directory, name)
+                try:
+                    if os.stat(path).st_mtime < limit:
+                        os.remove(path)
+                        removed.append(path)
+                except FileNotFoundError:  # renamed or removed by its writer meanwhile
+                    continue
+        return removed
 
 
 class _AtomicFile:
