@@ -27,6 +27,7 @@ __all__ = [
     "ConfigError",
     "AuthenticationError",
     "TemplateError",
+    "SignatureError",
 ]
 
 
@@ -111,6 +112,13 @@ class BadRequestError(ChariotsError, ValueError):
     value of the wrong type."""
 
     status_code = 400
+
+
+class SignatureError(ChariotsError, ValueError):
+    """Stored or queued bytes carry no valid signature under the accepted secret keys: they are
+    refused before anything reads them (the message names the op and version, or the job)."""
+
+    status_code = 403
 
 
 class InvalidNameError(BadRequestError):

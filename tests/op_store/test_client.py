@@ -132,7 +132,8 @@ def test_the_testing_client_takes_a_saver_and_a_token(tmp_path, wsgi_server):
 
     client.save_op_bytes("model", VERSION, b"bytes")
 
-    assert saver.load(f"ops/model/{VERSION.major}_{VERSION.minor}_{VERSION.patch}") == b"bytes"
+    stored = saver.load(f"ops/model/{VERSION.major}_{VERSION.minor}_{VERSION.patch}")
+    assert client.signing_keys.unsign_state("model", VERSION, stored) == b"bytes"  # kept signed
     assert not os.path.exists(tmp_path / "store" / "ops")
     without_token = OpStoreClient(wsgi_server(client.server.flask))
     with pytest.raises(AuthenticationError, match="^this op store requires a bearer token and none was sent"):

@@ -1,0 +1,256 @@
+"""Signed blobs: every byte string a Chariots process writes to the op store or to Redis carries
+an HMAC-SHA256 of its bytes, checked before anything reads (let alone unpickles) them.
+
+Signing uses :class:`itsdangerous.Signer` (what Flask signs its sessions with): it derives one key
+per purpose from the secret key (``key_derivation="hmac"``), so a signed job payload is no valid
+model state and a state signed for one op and version is no valid state of another; it checks
+in constant time; and it takes a list of keys, the newest signing and every one verifying, which
+is key rotation.
+
+Where the key comes from, first found wins:
+
+1. the ``secret_key=`` argument (``secret_key`` in the YAML configuration);
+2. the ``CHARIOTS_SECRET_KEY`` environment variable (older keys still accepted in
+   ``CHARIOTS_OLD_SECRET_KEYS``, comma separated);
+3. for an op store embedded in a folder (``Chariots(pipelines, app_path)``), the file
+   ``secret_key`` in that folder, created once with mode 0600;
+4. otherwise the file named by ``CHARIOTS_SECRET_KEY_FILE``, by default
+   ``~/.config/chariots/secret_key``, created once with mode 0600: every process of this user on
+   this machine shares it. Processes on other machines need the key configured.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import threading
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Union
+
+from chariots.errors import ConfigError, SignatureError
+
+if TYPE_CHECKING:
+    from itsdangerous import Signer
+
+__all__ = [
+    "SigningKeys", "KeySource", "SECRET_KEY_ENV", "OLD_SECRET_KEYS_ENV", "SECRET_KEY_FILE_ENV", "KEY_FILE_NAME",
+    "state_purpose", "JOB_PURPOSE",
+]
+
+SECRET_KEY_ENV = "CHARIOTS_SECRET_KEY"
+OLD_SECRET_KEYS_ENV = "CHARIOTS_OLD_SECRET_KEYS"
+SECRET_KEY_FILE_ENV = "CHARIOTS_SECRET_KEY_FILE"
+#: the key file's name in an embedded op store's folder
+KEY_FILE_NAME = "secret_key"
+#: what RQ jobs (payloads, meta, results) are signed for
+JOB_PURPOSE = "chariots.rq-job"
+_SEPARATOR = b"."
+_MIN_KEY_LENGTH = 16
+
+KeyArgument = Union[str, bytes, None]
+
+
+def state_purpose(op_name: str, version: object) -> str:
+    """What the bytes of one state are signed for: the op's name and the version's three hashes
+    (what the store keys bytes by; the creation time is not part of a version's identity)."""
+    parts = [getattr(version, part, None) for part in ("major", "minor", "patch")]
+    identity = "_".join(map(str, parts)) if None not in parts else str(version)
+    return f"chariots.op-state\x00{op_name}\x00{identity}"
+
+
+def _check_key(key: KeyArgument, what: str) -> bytes:
+    if isinstance(key, str):
+        key = key.encode("utf-8")
+    if not isinstance(key, (bytes, bytearray)):
+        raise ConfigError(f"{what} must be a string, got {type(key).__name__}")
+    key = bytes(key).strip()
+    if len(key) < _MIN_KEY_LENGTH:
+        raise ConfigError(
+            f"{what} is {'empty' if not key else 'too short'}: a secret key needs at least {_MIN_KEY_LENGTH} "
+            "characters; generate one with `python -c \"import secrets; print(secrets.token_urlsafe(32))\"`"
+        )
+    return key
+
+
+def default_key_file() -> str:
+    """The per-user key file (``CHARIOTS_SECRET_KEY_FILE``, else ``~/.config/chariots/secret_key``)."""
+    configured = os.environ.get(SECRET_KEY_FILE_ENV)
+    if configured:
+        return os.path.abspath(os.path.expanduser(configured))
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "chariots", KEY_FILE_NAME)
+
+
+def read_or_create_key_file(path: str) -> bytes:
+    """The key in ``path``, written there first (mode 0600, atomically) when the file does not exist."""
+    for _ in range(2):
+        try:
+            with open(path, "rb") as key_file:
+                return _check_key(key_file.read(), f"the secret key file {path}")
+        except FileNotFoundError:
+            pass
+        folder = os.path.dirname(path)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        temporary = os.path.join(folder, f".{KEY_FILE_NAME}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(descriptor, "wb") as key_file:
+                key_file.write(secrets.token_urlsafe(48).encode("ascii"))
+            try:
+                os.link(temporary, path)  # fails if another process created it meanwhile: read theirs
+            except FileExistsError:
+                pass
+        finally:
+            os.unlink(temporary)
+    raise ConfigError(f"cannot read or create the secret key file {path}")  # pragma: no cover
+
+
+def _looks_signed(blob: bytes) -> bool:
+    """Whether a blob ends with something shaped like a signature (43 base64url characters)."""
+    _, separator, tail = bytes(blob[-64:]).rpartition(_SEPARATOR)
+    return bool(separator) and len(tail) == 43 and tail.replace(b"-", b"").replace(b"_", b"").isalnum()
+
+
+class SigningKeys:
+    """The secret key signing new blobs and the older keys still accepted when checking one.
+
+    It never leaves the process: it refuses to be pickled, and its ``repr`` shows no key.
+
+    :param secret_key: the key signing (at least 16 characters)
+    :param old_secret_keys: keys of earlier rotations, still accepted when checking
+    :param source: where the key came from, for messages (``'CHARIOTS_SECRET_KEY'``)
+    :raises ConfigError: for an empty or short key
+    """
+
+    def __init__(self, secret_key: KeyArgument, old_secret_keys: Iterable[KeyArgument] = (),
+                 source: str = "secret_key"):
+        self._current = _check_key(secret_key, source)
+        self._old = [_check_key(key, f"an old secret key ({source})") for key in old_secret_keys]
+        self.source = source
+        self._signers: Dict[str, "Signer"] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def resolve(
+        cls,
+        secret_key: KeyArgument = None,
+        old_secret_keys: Optional[Sequence[KeyArgument]] = None,
+        key_dir: Optional[str] = None,
+    ) -> "SigningKeys":
+        """The keys to use (see the module doc for the order).
+
+        :param secret_key: the key given explicitly
+        :param old_secret_keys: older keys given explicitly (else ``CHARIOTS_OLD_SECRET_KEYS``)
+        :param key_dir: an embedded store's folder, whose ``secret_key`` file is used (and created)
+        """
+        environ_old = [key for key in os.environ.get(OLD_SECRET_KEYS_ENV, "").split(",") if key.strip()]
+        old = list(old_secret_keys) if old_secret_keys is not None else environ_old
+        if secret_key is not None:
+            return cls(secret_key, old, "secret_key")
+        if os.environ.get(SECRET_KEY_ENV) is not None:
+            return cls(os.environ[SECRET_KEY_ENV], old, SECRET_KEY_ENV)
+        path = os.path.join(key_dir, KEY_FILE_NAME) if key_dir is not None else default_key_file()
+        return cls(read_or_create_key_file(path), old, f"the key file {path}")
+
+    @property
+    def fingerprint(self) -> str:
+        """a short, non-secret id of the signing key (the first 8 hex digits of its SHA-256)"""
+        return hashlib.sha256(b"chariots-key-id" + self._current).hexdigest()[:8]
+
+    def _signer(self, purpose: str) -> "Signer":
+        signer = self._signers.get(purpose)
+        if signer is None:
+            from itsdangerous import Signer
+
+            with self._lock:
+                # itsdangerous signs with the last key and accepts any of them
+                signer = Signer([*reversed(self._old), self._current], salt=purpose, sep=_SEPARATOR,
+                                key_derivation="hmac", digest_method=hashlib.sha256)
+                if len(self._signers) < 4096:  # one per op state at most: keep the cache bounded
+                    self._signers[purpose] = signer
+        return signer
+
+    def sign(self, purpose: str, data: bytes) -> bytes:
+        """``data`` followed by its signature for ``purpose``."""
+        return self._signer(purpose).sign(data)
+
+    def unsign(self, purpose: str, blob: bytes, what: str) -> bytes:
+        """The data of a blob signed for ``purpose`` under one of the accepted keys.
+
+        :param what: the blob, for the message (``"version 1.0.0 of op 'iris'"``)
+        :raises SignatureError: if the blob carries no signature, or one no accepted key made
+        """
+        from itsdangerous import BadSignature
+
+        try:
+            return self._signer(purpose).unsign(bytes(blob))
+        except BadSignature:
+            signed = _looks_signed(blob)
+            why = "is signed with a key this process does not accept" if signed else "carries no signature"
+            raise SignatureError(
+                f"{what} is refused: it {why} (accepted: the key from {self.source} and {len(self._old)} old "
+                "key(s)). Only bytes a Chariots process "
+                "holding the secret key wrote are loaded: give every process the same CHARIOTS_SECRET_KEY (or "
+                "secret_key), list rotated keys in CHARIOTS_OLD_SECRET_KEYS, and save the op again"
+            ) from None
+
+    def sign_state(self, op_name: str, version: object, data: bytes) -> bytes:
+        """The bytes of a state as the op store keeps them: signed for that op and version."""
+        return self.sign(state_purpose(op_name, version), data)
+
+    def unsign_state(self, op_name: str, version: object, blob: bytes) -> bytes:
+        """The bytes of a stored state, once its signature checks.
+
+        :raises SignatureError: naming the op and version when it does not
+        """
+        short = str(getattr(version, "major", version))[:5]
+        return self.unsign(state_purpose(op_name, version), blob, f"version {short} of op {op_name!r}")
+
+    def environment(self) -> Dict[str, str]:
+        """The environment variables giving these keys to a child process."""
+        env = {SECRET_KEY_ENV: self._current.decode("utf-8", "surrogateescape")}
+        env[OLD_SECRET_KEYS_ENV] = ",".join(key.decode("utf-8", "surrogateescape") for key in self._old)
+        return env
+
+    def __reduce__(self):
+        raise TypeError("SigningKeys never leave their process (they are not pickled into jobs or files)")
+
+    def __repr__(self) -> str:
+        return f"<SigningKeys from {self.source}, key id {self.fingerprint}, {len(self._old)} old key(s)>"
+
+
+class KeySource:
+    """Keys resolved on first use (a constructor stores, it does not read files or the environment).
+
+    :param secret_key: the key given explicitly, or None
+    :param old_secret_keys: older keys given explicitly, or None
+    :param key_dir: an embedded store's folder, or None
+    """
+
+    def __init__(self, secret_key: KeyArgument = None, old_secret_keys: Optional[Sequence[KeyArgument]] = None,
+                 key_dir: Optional[str] = None):
+        if secret_key is not None:
+            _check_key(secret_key, "secret_key")  # an empty key fails at once
+        self._arguments = (secret_key, None if old_secret_keys is None else list(old_secret_keys), key_dir)
+        self._keys: Optional[SigningKeys] = None
+
+    @property
+    def keys(self) -> SigningKeys:
+        """the resolved keys"""
+        if self._keys is None:
+            self._keys = SigningKeys.resolve(*self._arguments)
+        return self._keys
+
+    def __reduce__(self):
+        raise TypeError("secret keys never leave their process (they are not pickled into jobs or files)")
+
+    def __repr__(self) -> str:
+        return "<KeySource>" if self._keys is None else repr(self._keys)
+
+
+def as_key_list(value: Union[str, List[str], None]) -> List[str]:
+    """Old keys given as one comma-separated string or a list."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [key for key in value.split(",") if key.strip()]
+    return list(value)
