@@ -6,7 +6,6 @@ import os
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set
 
 from chariots._signing import KeySource
-from chariots._signing import KeySource
 from chariots._transport import WSGITransport
 from chariots.op_store._fleet_client import EmbeddedFleetMixin
 from chariots.op_store._op_store import OpStoreServer

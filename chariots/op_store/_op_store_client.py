@@ -291,17 +291,6 @@ def _client_from_worker_configuration(url: str, timeout: Any) -> "OpStoreClient"
     return OpStoreClient(url, auth_token=os.environ.get(OP_STORE_TOKEN_ENV) or None, timeout=timeout)
 
 
-#: where a worker finds the op store token of the clients its jobs name
-OP_STORE_TOKEN_ENV = "CHARIOTS_OP_STORE_AUTH_TOKEN"
-
-
-def _client_from_worker_configuration(url: str, timeout: Any) -> "OpStoreClient":
-    """The client a job names, rebuilt with this process's own token and keys."""
-    import os
-
-    return OpStoreClient(url, auth_token=os.environ.get(OP_STORE_TOKEN_ENV) or None, timeout=timeout)
-
-
 def _quote(name: str) -> str:
     return quote(name, safe="")
 
