@@ -11,9 +11,10 @@ pipeline's graph: a failed load leaves the pipeline as it was.
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Dict, List, Optional, Set, Tuple
+import logging
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Set, Tuple
 
-from chariots.errors import MLOpError
+from chariots.errors import BadRequestError, MLOpError, OpIdentityError, ServiceUnavailableError, VersionError
 from chariots.pipelines._lineage import FlatGraph, iter_leaves, short, version_error
 from chariots.pipelines._store_protocol import OpState, StateRecord
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from chariots.pipelines.nodes import BaseNode
     from chariots.pipelines.ops import LoadableOp
     from chariots.versioning import Version
+
+logger = logging.getLogger("chariots.pipelines")
 
 
 def snapshot_states(pipeline: "Pipeline") -> List[Tuple["BaseNode", bytes, StateRecord]]:
@@ -48,9 +51,22 @@ def save(pipeline: "Pipeline", store: "OpStoreProtocol", only_unknown_ops: bool 
     states = snapshot_states(pipeline)
     if only_unknown_ops:
         states = [state for state in states if not store.get_all_versions_of_op(state[2].op_name)]
-    for _, state_bytes, record in states:
-        store.upload_op_bytes(record.op_name, record.version, state_bytes)
-    store.commit_save(pipeline.name, [leaf.name for leaf in iter_leaves(pipeline)], [state[2] for state in states])
+    # a state the op was loaded from (or last saved as) is in the store already: its bytes are not sent again
+    pinned = [getattr(state[0].op, "_state_version", None) == state[2].version for state in states]
+    for (_, state_bytes, record), skip in zip(states, pinned):
+        if not skip:
+            store.upload_op_bytes(record.op_name, record.version, state_bytes)
+    node_names = [leaf.name for leaf in iter_leaves(pipeline)]
+    try:
+        store.commit_save(pipeline.name, node_names, [state[2] for state in states])
+    except BadRequestError:
+        if not any(pinned):
+            raise
+        # another store than the one the states came from: send every state's bytes
+        for (_, state_bytes, record), skip in zip(states, pinned):
+            if skip:
+                store.upload_op_bytes(record.op_name, record.version, state_bytes)
+        store.commit_save(pipeline.name, node_names, [state[2] for state in states])
     for inner in _nested_pipelines(pipeline):  # a pipeline used as a node is known to the store too
         store.register_new_pipeline(inner)
     for leaf, state_bytes, record in states:
@@ -66,9 +82,16 @@ def _nested_pipelines(pipeline: "Pipeline") -> List["Pipeline"]:
     return found
 
 
-def _same_code(op: "LoadableOp", state: OpState) -> bool:
-    if state.class_major is None:  # saved before class versions were recorded
-        return state.version.major in (op.class_version.major, op.op_version.major)
+def _same_code(op: "LoadableOp", state: OpState, states: Sequence[OpState] = ()) -> bool:
+    """Whether ``state`` was saved by the op's current code (``states``: every state of the op).
+
+    A state saved before class versions were recorded (op store schema 0001) counts as the
+    current code when, as Chariots then decided, the op's major is among those states' majors:
+    the untrained op registered under its class version shares the code of the later trainings.
+    """
+    if state.class_major is None:
+        current = (op.class_version.major, op.op_version.major)
+        return any(other.class_major is None and other.version.major in current for other in (state, *states))
     return state.class_major == op.class_version.major
 
 
@@ -87,10 +110,10 @@ def choose_state(
     :raises VersionError: if no state of the op's code fits what its upstream loads, while an
                           upstream op it depends on serves a stored (trained) state
     """
+    candidates = [state for state in states if _same_code(op, state, states)]
+    _check_identity(name, op, candidates)
     if op.allow_version_change:  # it trains: any upstream will do
-        candidates = [state for state in states if _same_code(op, state)]
         return candidates[-1] if candidates else None
-    candidates = [state for state in states if _same_code(op, state)]
     problems = []
     for state in reversed(candidates):
         problem = flat.incompatibility(name, state, versions)
@@ -108,6 +131,16 @@ def choose_state(
             None,
         )
     return None
+
+
+def _check_identity(name: str, op: "LoadableOp", states: List[OpState]) -> None:
+    stored_class = next((state.class_path for state in states if state.class_path), None)
+    if stored_class is not None and stored_class != op.class_path:
+        raise OpIdentityError(
+            f"op name {name!r} holds the states of class {stored_class} in the op store, and {op.class_path} "
+            f"would load them: the two classes would read each other's states. Give one of them another name "
+            f"with name=, e.g. {type(op).__name__}(..., name='{name}_2')"
+        )
 
 
 def _load_state(name: str, op: "LoadableOp", state: OpState, store: "OpStoreProtocol") -> "LoadableOp":
@@ -134,14 +167,25 @@ def loaded_graph(pipeline: "Pipeline", flat: FlatGraph, store: "OpStoreProtocol"
         if not leaf.is_loadable:
             versions[name] = leaf.node_version
             continue
-        state = choose_state(flat, name, leaf.op, store.get_op_states(name), versions, stored)
+        states = store.get_op_states(name)
+        while True:
+            state = choose_state(flat, name, leaf.op, states, versions, stored)
+            if state is None or leaf.op.op_version == state.version:
+                break
+            try:
+                new_ops[name] = _load_state(name, leaf.op, state, store)
+                break
+            except (ServiceUnavailableError, VersionError):
+                raise
+            except Exception as error:  # corrupt or missing bytes: serve the previous good state
+                logger.warning("skipped version %s of op %r, which cannot be loaded: %s: %s",
+                               short(state.version), name, type(error).__name__, error)
+                states = [other for other in states if other.version != state.version]
         if state is None:
             versions[name] = leaf.node_version
             continue
         versions[name] = state.version
         stored.add(name)
-        if leaf.op.op_version != state.version:
-            new_ops[name] = _load_state(name, leaf.op, state, store)
     return replaced_graph(pipeline, new_ops)
 
 

@@ -97,7 +97,8 @@ class Node(BaseNode):
             return None
         from chariots.pipelines._persistence import _same_code
 
-        states = [state for state in store_to_look_in.get_op_states(self.name) if _same_code(self._op, state)]
+        stored = store_to_look_in.get_op_states(self.name)
+        states = [state for state in stored if _same_code(self._op, state, stored)]
         if not states or self._op.op_version == states[-1].version:
             return None
         state_bytes = store_to_look_in.get_op_bytes_for_version(self.name, states[-1].version)
