@@ -46,6 +46,7 @@ PAGE_REQUIREMENTS = {
     "api/config.rst": ("redis", "rq"),
     "api/workers.rst": ("redis", "rq"),
     "how_to/workers.rst": ("redis", "rq"),
+    "how_to/lineage.rst": ("sklearn",),
 }
 #: pages whose examples run in their (empty) ``app_path`` folder
 APP_PATH_AS_CWD = {"api/config.rst"}
