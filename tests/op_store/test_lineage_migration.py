@@ -15,6 +15,10 @@ a FileSaver:
 Upgraded to the head revision, the first store loads ``pred`` with both trained models and
 predicts what they predict; the second refuses it with a VersionError, as 0001 Chariots did.
 A downgrade to 0001 gives the links back as they were, and a new upgrade serves the same.
+
+0001-era Chariots wrote the bytes of states unsigned; since state signing (issue 12), only
+signed bytes are loaded, so the stores here hold the old bytes signed with the test's key, as
+an operator must sign them when upgrading (the last test shows unsigned ones are refused).
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ from alembic.migration import MigrationContext  # noqa: E402
 from alembic.script import ScriptDirectory  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from chariots.errors import VersionError  # noqa: E402
+from chariots._signing import SECRET_KEY_ENV, KeySource  # noqa: E402
+from chariots.errors import SignatureError, VersionError  # noqa: E402
 from chariots.op_store import OpStoreClient, OpStoreServer, upgrade_database  # noqa: E402
 from chariots.op_store._names import op_bytes_path  # noqa: E402
 from chariots.op_store.migrations import MIGRATIONS_DIRECTORY  # noqa: E402
@@ -56,9 +61,10 @@ Link = Tuple[str, str, str, str, str, float]
 class Store0001:
     """Writes rows into an op store database at revision 0001 as Chariots did then."""
 
-    def __init__(self, db_url: str, saver_root: str):
+    def __init__(self, db_url: str, saver_root: str, sign: bool = True):
         self.engine = create_engine(db_url)
         self.saver = FileSaver(saver_root)
+        self.keys = KeySource().keys if sign else None
 
     def _op_id(self, connection, name: str) -> int:
         found = connection.execute(text("SELECT id FROM ops WHERE name = :name"), {"name": name}).scalar()
@@ -74,6 +80,8 @@ class Store0001:
 
     def save_op(self, name: str, version: Version, op_bytes: bytes) -> None:
         """``save_op_bytes``: the bytes to the saver, then the version row."""
+        if self.keys is not None:
+            op_bytes = self.keys.sign_state(name, version, op_bytes)
         self.saver.save(op_bytes, op_bytes_path(name, version))
         with self.engine.begin() as connection:
             connection.execute(
@@ -153,11 +161,11 @@ def _ops(pipeline) -> Dict[str, object]:
     return {node.name: node.op for node in pipeline.get_pipeline_versions()}
 
 
-def fill_0001_store(db_url: str, saver_root: str, retrain_pca_alone: bool) -> OldStore:
+def fill_0001_store(db_url: str, saver_root: str, retrain_pca_alone: bool, sign: bool = True) -> OldStore:
     """Creates the 0001 schema and fills it as a 0001-era server running ``train``, ``pred``
-    (and ``train_pca`` when ``retrain_pca_alone``) did."""
+    (and ``train_pca`` when ``retrain_pca_alone``) did (bytes signed unless ``sign`` is False)."""
     upgrade_database(db_url, "0001")
-    store = Store0001(db_url, saver_root)
+    store = Store0001(db_url, saver_root, sign)
     train, pred, train_pca = build("train", "pred", "train_pca")
     try:
         # the server starts: the pipelines the store never saw are registered
@@ -284,6 +292,12 @@ def serve_upgraded(wsgi_server) -> Iterator:
         server.close()
 
 
+@pytest.fixture(autouse=True)
+def secret_key(monkeypatch) -> None:
+    """The key the old bytes are signed with, and the serving process checks them with."""
+    monkeypatch.setenv(SECRET_KEY_ENV, "lineage-migration-test-key")
+
+
 @pytest.fixture(params=DATABASES)
 def db_url(request, tmp_path) -> str:
     if request.param == "sqlite":
@@ -397,3 +411,21 @@ def test_downgrading_to_0001_and_upgrading_again_keeps_the_links(db_url, tmp_pat
         assert_refuses_the_retrained_pca(served, old)
     else:
         assert_serves_the_trained_models(served, old)
+
+
+def test_unsigned_bytes_of_an_upgraded_0001_store_are_refused(db_url, tmp_path, wsgi_server):
+    old = fill_0001_store(db_url, str(tmp_path / "saver"), retrain_pca_alone=False, sign=False)
+    upgrade_database(db_url)
+    server = OpStoreServer(FileSaver(old.saver_root), db_url=db_url)
+    store = OpStoreClient(wsgi_server(server.flask))
+    try:
+        assert [state.version for state in store.get_op_states("pcaop")] == [old.untrained_pca, old.pca]
+        with pytest.raises(SignatureError) as error:
+            store.get_op_bytes_for_version("pcaop", old.pca)
+    finally:
+        store.close()
+        server.close()
+    assert str(error.value).startswith(
+        f"version {old.pca.major[:5]} of op 'pcaop' is refused: it carries no signature (accepted: the key from "
+        f"{SECRET_KEY_ENV} and 0 old key(s))"
+    )
