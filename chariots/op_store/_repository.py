@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Callable, Dict, List, Optional, Tuple, TypeVar
 
@@ -15,6 +16,7 @@ from chariots.pipelines import OpState
 from chariots.versioning import Version
 
 _T = TypeVar("_T")
+logger = logging.getLogger("chariots.op_store")
 _ATTEMPTS = 3
 
 
@@ -73,8 +75,22 @@ def _same_hashes(model, version: Version):
 
 
 def versions_of_op(session: Session, op_name: str) -> List[Version]:
-    """Every saved version of an op, oldest first (empty for an unknown op)."""
-    return [row.to_version() for row in version_rows(session, op_name)]
+    """Every saved version of an op, oldest first (empty for an unknown op; rows that do not
+    hold a valid version are skipped and logged)."""
+    return [row.to_version() for row in _valid_rows(version_rows(session, op_name), op_name)]
+
+
+def _valid_rows(rows: List[DBVersion], op_name: str) -> List[DBVersion]:
+    valid = []
+    for row in rows:
+        try:
+            row.to_version()
+        except ValueError as error:
+            logger.warning("skipping stored version row %d of op %r: it does not hold a valid version (%s)",
+                           row.id, op_name, error)
+            continue
+        valid.append(row)
+    return valid
 
 
 def version_rows(session: Session, op_name: str) -> List[DBVersion]:
@@ -163,7 +179,7 @@ def states_of_op(session: Session, op_name: str) -> List[OpState]:
     op = find_op(session, op_name)
     if op is None:
         return []
-    rows = version_rows(session, op_name)
+    rows = _valid_rows(version_rows(session, op_name), op_name)
     links: Dict[int, List[Tuple[str, DBLineageLink]]] = {row.id: [] for row in rows}
     if rows:
         query = (

@@ -11,7 +11,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
-from chariots.errors import ConfigError, NotFoundError, VersionError
+from chariots.errors import ConfigError, NotFoundError, ServiceUnavailableError, VersionError
+from chariots.pipelines import _generations
 from chariots.pipelines._contract import input_checker
 from chariots.pipelines._observing import ServiceObserver
 from chariots.pipelines._pipeline import Pipeline
@@ -44,6 +45,11 @@ class PipelinesService:
                 default), for its ``op_store_client`` and ``runner``
     :param metrics: update the Prometheus metrics of :mod:`chariots._metrics` (the log lines of
                     trains, loads, saves and jobs are written either way)
+    :param poll_interval: seconds between two checks of the op store's served generations: every
+                          process serves a new generation within about this bound (see
+                          :mod:`chariots.pipelines._generations`)
+    :param follow_generations: follow the generations other processes' loads record (False: this
+                               process serves only what it loads itself)
     :raises ValueError: if two pipelines share a name
     """
 
@@ -57,6 +63,8 @@ class PipelinesService:
         default_pipeline_callbacks: Optional[List[PipelineCallback]] = None,
         app: Any = None,
         metrics: bool = True,
+        poll_interval: float = _generations.DEFAULT_POLL_INTERVAL,
+        follow_generations: bool = True,
     ):
         self.op_store_client = op_store_client
         self.observer = ServiceObserver(metrics=metrics)
@@ -68,6 +76,9 @@ class PipelinesService:
         self._loaded: Dict[str, bool] = {}
         self._locks: Dict[str, threading.Lock] = {}
         self._input_checkers: Dict[str, Any] = {}
+        self.poll_interval = poll_interval
+        self.follow_generations = follow_generations
+        self.generations: Optional[_generations.GenerationFollower] = None
         for pipeline in pipelines:
             if pipeline.name in self._pipelines:
                 raise ValueError(f"two pipelines of this app are named {pipeline.name!r}")
@@ -82,13 +93,36 @@ class PipelinesService:
                 self._input_checkers[pipeline.name] = checker
 
     def start(self) -> None:
-        """Loads every pipeline from the op store; a pipeline the store never saw is registered
-        as it is. A pipeline that cannot be loaded (a version conflict) keeps its ops and is
-        logged."""
+        """Loads every pipeline from the op store: the generation the last ``load`` recorded, else
+        the newest compatible versions; a pipeline the store never saw is registered as it is. A
+        pipeline that cannot be loaded (a version conflict) keeps its ops and is logged. When the
+        op store cannot be reached, the server starts anyway, is not ready, and retries with
+        backoff; then every process follows the generations later loads record."""
         store = self.op_store_client
         if store is None:
             return
+        following = self.follow_generations and _generations.follows_generations(store)
+        if following:
+            self.generations = _generations.GenerationFollower(
+                self._pipelines, self._locks, store, self.poll_interval, start_pipelines=self._load_at_start
+            )
+        try:
+            self._load_at_start()
+        except ServiceUnavailableError as error:
+            if self.generations is None:
+                raise
+            self.generations.start_failed(error)
+            logger.warning("the op store cannot be reached (%s): this server is not ready and retries", error)
+        if self.generations is not None:
+            self.generations.ensure_following()
+
+    def _load_at_start(self) -> None:
+        store = self._require_store()
+        follower = self.generations
         for name, pipeline in self._pipelines.items():
+            if follower is not None and follower.apply_latest(name) is not None:
+                self._loaded[name] = True
+                continue
             with self._locks[name]:
                 if not store.pipeline_exists(name):
                     pipeline.register(store)
@@ -140,7 +174,13 @@ class PipelinesService:
         served = self.get_pipeline(pipeline_name)
         if served.trains:
             with self._locks[pipeline_name]:
-                return self._run(pipeline_name, served.snapshot(), pipeline_input)
+                response = self._run(pipeline_name, served.snapshot(), pipeline_input)
+                store = self.op_store_client
+                if self.generations is not None and store is not None:
+                    # the training must outlive this process: a save in any process commits it
+                    _generations.stage_training(served, store)
+                    response = PipelineResponse(response.value, _versions_of(served))
+                return response
         return self._run(pipeline_name, served.snapshot(), pipeline_input)
 
     def _run(self, pipeline_name: str, pipeline: Pipeline, pipeline_input: Any) -> PipelineResponse:
@@ -166,6 +206,8 @@ class PipelinesService:
         :raises ConfigError: if the call must go to a worker and there is no worker pool
         """
         pipeline = self.get_pipeline(pipeline_name)
+        if self.generations is not None:
+            self.generations.ensure_following()
         checker = self._input_checkers.get(pipeline_name)
         if checker is not None:
             checker(pipeline_input)
@@ -195,10 +237,12 @@ class PipelinesService:
             self.observer.job(pipeline_name, job_id, response.job_status)
         return response
 
-    def load_pipeline(self, pipeline_name: str) -> None:
-        """Loads the latest compatible versions of a pipeline's ops from the op store.
+    def load_pipeline(self, pipeline_name: str) -> Optional[int]:
+        """Loads the latest compatible versions of a pipeline's ops from the op store, and records
+        them as the pipeline's next served generation, which every server process then follows.
 
         :raises VersionError: if they are not compatible (the pipeline is left as it was)
+        :returns: the generation recorded (None when the op store keeps no generations)
         """
         pipeline = self.get_pipeline(pipeline_name)
         with self._locks[pipeline_name]:
@@ -211,15 +255,31 @@ class PipelinesService:
                 raise
             self._loaded[pipeline_name] = True
             self.observer.loaded(pipeline_name, _versions_of(pipeline), time.perf_counter() - started)
+            if self.generations is None:
+                return None
+            generation = store.record_generation(pipeline_name, _generations.stored_versions(pipeline, store))
+            self.generations.mark_served(generation)
+            return generation.number
 
     def save_pipeline(self, pipeline_name: str) -> None:
-        """Saves a pipeline's ops and links to the op store."""
+        """Saves a pipeline's ops and links to the op store.
+
+        When the op store stages trainings, the save commits the newest training of the pipeline,
+        whichever server process ran it (never this process's possibly older state); the states
+        of ops the store holds nothing of (set in Python) are saved too.
+        """
         pipeline = self.get_pipeline(pipeline_name)
         with self._locks[pipeline_name]:
             store = self._require_store()
             started = time.perf_counter()
-            pipeline.save(store)
-            self.observer.saved(pipeline_name, _versions_of(pipeline), time.perf_counter() - started)
+            if self.generations is None:
+                pipeline.save(store)
+                self.observer.saved(pipeline_name, _versions_of(pipeline), time.perf_counter() - started)
+                return
+            committed = store.commit_staged_training(pipeline_name)
+            pipeline.register(store)  # states set in Python, of ops the store holds no state of
+            versions = {record.op_name: record.version for record in committed or ()}
+            self.observer.saved(pipeline_name, versions or _versions_of(pipeline), time.perf_counter() - started)
 
     def pipeline_versions(self, pipeline_name: str) -> Dict[str, str]:
         """The version of each node of a pipeline, as strings."""
@@ -227,9 +287,48 @@ class PipelinesService:
         return {node.name: str(version) for node, version in pipeline.get_pipeline_versions().items()}
 
     def is_loaded(self, pipeline_name: str) -> bool:
-        """Whether a pipeline was loaded from (or registered in) the op store."""
-        self.get_pipeline(pipeline_name)
-        return self._loaded[pipeline_name]
+        """Whether a pipeline was loaded from (or registered in) the op store and every one of its
+        predicting ML ops holds a model (a pipeline of untrained models is not loaded)."""
+        pipeline = self.get_pipeline(pipeline_name)
+        return self._loaded[pipeline_name] and not _generations.cannot_predict(pipeline)
+
+    def pipeline_health(self, pipeline_name: str) -> Dict[str, Any]:
+        """``is_loaded``, the ops that cannot predict, and, when this process follows the op
+        store's generations, the generation it serves (0: none yet) and why it lags, if it does."""
+        pipeline = self.get_pipeline(pipeline_name)
+        health: Dict[str, Any] = {"is_loaded": self.is_loaded(pipeline_name)}
+        untrained = _generations.cannot_predict(pipeline)
+        if untrained:
+            health["untrained_ops"] = untrained
+        follower = self.generations
+        if follower is not None:
+            follower.ensure_following()
+            health["generation"] = follower.served.get(pipeline_name, 0)
+            lag = follower.lagging().get(pipeline_name)
+            if lag is not None:
+                health["lagging"] = lag
+        return health
+
+    def readiness(self) -> Dict[str, Any]:
+        """Whether this process is ready to serve, and why not: ``{"ready": bool, "reasons": [...]}``.
+
+        Not ready while the start-up load has not reached the op store, while a served pipeline
+        holds a predicting ML op that was never trained or loaded, or while this process lags the
+        newest generation recorded for a pipeline.
+        """
+        reasons = []
+        follower = self.generations
+        if follower is not None:
+            follower.ensure_following()
+            if not follower.started:
+                reasons.append(f"the op store could not be reached at start ({follower.start_error}); retrying")
+            reasons.extend(follower.lagging().values())
+        for name, pipeline in self._pipelines.items():
+            untrained = _generations.cannot_predict(pipeline)
+            if untrained:
+                reasons.append(f"pipeline {name!r} cannot predict: op(s) {', '.join(map(repr, untrained))} were "
+                               "never trained or loaded (train and save them, then load the pipeline)")
+        return {"ready": not reasons, "reasons": reasons}
 
 
 def _versions_of(pipeline: Pipeline) -> Dict[str, Any]:

@@ -26,7 +26,7 @@ __all__ = ["PipelinesServer", "PipelineResponse", "JobStatus"]
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_CONTENT_LENGTH = 16 * 1024 * 1024
-_OPEN_ROUTES = frozenset({"health_check", "pipeline_health_check"})
+_OPEN_ROUTES = frozenset({"health_check", "pipeline_health_check", "ready"})
 _HOW_TO_SEND = "PipelinesClient(url, auth_token=...)"
 
 
@@ -57,9 +57,11 @@ class PipelinesServer(flask.Flask):
     """A Flask app serving pipelines, each under ``/pipelines/<name>/...``.
 
     Routes, for every pipeline: ``main`` (run it), ``versions``, ``load``, ``save``,
-    ``health_check`` and ``jobs/<job_id>``; and for the whole app ``/health_check`` and
-    ``/available_pipelines``. At start, every pipeline is loaded from the op store, and the
-    ones the store never saw are registered as they are. The work is done by a plain
+    ``health_check`` (``is_loaded`` and the served generation) and ``jobs/<job_id>``; and for the
+    whole app ``/health_check`` (liveness), ``/ready`` (readiness: 503 with the reasons while a
+    pipeline cannot predict, the op store was not reached yet, or this process lags the newest
+    generation a load recorded) and ``/available_pipelines``. At start, every pipeline is loaded
+    from the op store, and the ones the store never saw are registered as they are. The work is done by a plain
     :class:`~chariots.pipelines._service.PipelinesService` (``.service``); the app only
     translates HTTP.
 
@@ -80,6 +82,11 @@ class PipelinesServer(flask.Flask):
     :param log_format: give the ``chariots`` loggers a handler writing ``'text'`` or ``'json'``
                        lines (None: the ``CHARIOTS_LOG_FORMAT`` environment variable, else leave
                        logging as the application set it)
+    :param poll_interval: seconds between two checks of the op store's served generations: after a
+                          ``load`` in any process, every process serves the new generation within
+                          about this bound
+    :param follow_generations: follow the generations loads record in the op store (False: this
+                               process serves only what it loads itself)
     :param args: positional arguments of :class:`flask.Flask`
     :param kwargs: keyword arguments of :class:`flask.Flask` (``import_name`` ...)
     """
@@ -106,6 +113,8 @@ class PipelinesServer(flask.Flask):
         metrics: bool = True,
         metrics_open: bool = False,
         log_format: Optional[str] = None,
+        poll_interval: float = 1.0,
+        follow_generations: bool = True,
         **kwargs,
     ):
         if not args and "import_name" not in kwargs:
@@ -125,6 +134,8 @@ class PipelinesServer(flask.Flask):
             default_pipeline_callbacks=default_pipeline_callbacks,
             app=self,
             metrics=metrics,
+            poll_interval=poll_interval,
+            follow_generations=follow_generations,
         )
         self._add_routes()
         if start:
@@ -147,6 +158,7 @@ class PipelinesServer(flask.Flask):
             pipeline_label=service.has_pipeline,
         )
         self.add_url_rule("/health_check", "health_check", lambda: {"status": "ok"})
+        self.add_url_rule("/ready", "ready", self._ready_view, methods=["GET"])
         self.add_url_rule(
             "/available_pipelines", "available_pipelines", lambda: flask.jsonify(sorted(service.pipelines))
         )
@@ -158,7 +170,7 @@ class PipelinesServer(flask.Flask):
         self.add_url_rule("/pipelines/<pipeline_name>/save", "save", self._save_view, methods=["POST"])
         self.add_url_rule(
             "/pipelines/<pipeline_name>/health_check", "pipeline_health_check",
-            lambda pipeline_name: {"is_loaded": service.is_loaded(pipeline_name)}, methods=["GET", "POST"],
+            service.pipeline_health, methods=["GET", "POST"],
         )
         self.add_url_rule(
             "/pipelines/<pipeline_name>/jobs/<job_id>", "fetch_job",
@@ -205,8 +217,12 @@ class PipelinesServer(flask.Flask):
         return flask.Response(page, mimetype="text/html")
 
     def _load_view(self, pipeline_name: str):
-        self.service.load_pipeline(pipeline_name)
-        return {}
+        generation = self.service.load_pipeline(pipeline_name)
+        return {} if generation is None else {"generation": generation}
+
+    def _ready_view(self):
+        readiness = self.service.readiness()
+        return readiness, 200 if readiness["ready"] else 503
 
     def _save_view(self, pipeline_name: str):
         self.service.save_pipeline(pipeline_name)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from typing import Union
+from typing import Iterator, Union
 
 from sqlalchemy import Engine, create_engine, inspect, text
 
@@ -19,8 +20,8 @@ _POSTGRES_LOCK_ID = 0x43484152
 def upgrade_database(db: Union[str, Engine], revision: str = "head") -> None:
     """Brings an op store database up to date (creating its tables when it is fresh).
 
-    Safe to run again on an up-to-date database, and on PostgreSQL safe to run from several
-    processes at once (they take turns on an advisory lock).
+    Safe to run again on an up-to-date database, and safe to run from several processes at
+    once (they take turns on an advisory lock on PostgreSQL, on a lock file next to a SQLite file).
 
     :param db: a SQLAlchemy database URL or engine
     :param revision: the Alembic revision to upgrade to
@@ -33,7 +34,7 @@ def upgrade_database(db: Union[str, Engine], revision: str = "head") -> None:
     config = Config()
     config.set_main_option("script_location", MIGRATIONS_DIRECTORY)
     try:
-        with engine.begin() as connection:
+        with _sqlite_file_lock(engine), engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _POSTGRES_LOCK_ID})
             config.attributes["connection"] = connection
@@ -49,6 +50,24 @@ def upgrade_database(db: Union[str, Engine], revision: str = "head") -> None:
     finally:
         if isinstance(db, str):
             engine.dispose()
+
+
+@contextlib.contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """On a SQLite file, one process upgrades at a time (SQLite has no advisory lock, and its
+    DDL is not transactional): several op store processes may start on one fresh file."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:" or path.startswith("file:"):
+        yield
+        return
+    import fcntl
+
+    with open(os.path.abspath(path) + ".upgrade-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def main(argv: Union[list, None] = None) -> None:

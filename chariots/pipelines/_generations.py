@@ -1,0 +1,283 @@
+"""Serving one state across many processes: served generations and staged trainings.
+
+A pipelines server usually runs as several processes (gunicorn workers, hosts behind a load
+balancer), and a ``load`` or a ``train`` request reaches only one of them. The state every
+process serves therefore lives in the op store:
+
+- **Served generations.** A successful load records the versions it checked as the pipeline's
+  next *generation* (:meth:`OpStoreProtocol.record_generation`). Every process runs a
+  :class:`GenerationFollower`: a daemon thread that asks the op store for the newest
+  generation numbers (``GET /generations``, one small query) every ``poll_interval`` seconds
+  and, for a pipeline whose number moved, loads exactly the recorded versions and swaps the
+  pipeline's graph in one assignment. A request runs on a snapshot of the graph, so a response
+  is computed wholly by one generation. The thread is started lazily in the process that
+  serves (after gunicorn forks its workers): the request path only compares a process id.
+  A generation a process cannot load (bytes missing or corrupt, code changed) leaves it
+  serving the previous one; the reason shows in its readiness and logs, and it retries at
+  every poll.
+- **Staged trainings.** A run that trains uploads the new states' bytes and stages their
+  records (:meth:`OpStoreProtocol.stage_training`); a save, in whichever process, commits the
+  newest staged training of the pipeline (:meth:`OpStoreProtocol.commit_staged_training`).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import weakref
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional
+
+from chariots.errors import ServiceUnavailableError, VersionError
+from chariots.pipelines._lineage import FlatGraph, iter_leaves, short, version_error
+from chariots.pipelines._persistence import _load_state, _same_code, replaced_graph, snapshot_states
+
+if TYPE_CHECKING:
+    from chariots.pipelines._pipeline import Pipeline, _Graph
+    from chariots.pipelines._store_protocol import Generation, OpStoreProtocol, StateRecord
+    from chariots.pipelines.ops import LoadableOp
+    from chariots.versioning import Version
+
+__all__ = ["GenerationFollower", "DEFAULT_POLL_INTERVAL", "generation_graph", "stored_versions",
+           "cannot_predict", "stage_training", "follows_generations"]
+
+logger = logging.getLogger("chariots.pipelines")
+
+#: seconds between two checks of the op store's generations (the bound on a process's lag)
+DEFAULT_POLL_INTERVAL = 1.0
+_MAX_BACKOFF = 10.0
+
+
+def follows_generations(store: Optional["OpStoreProtocol"]) -> bool:
+    """Whether an op store keeps served generations and staged trainings (custom stores may not)."""
+    return store is not None and all(
+        callable(getattr(store, method, None))
+        for method in ("generation_numbers", "latest_generation", "record_generation", "stage_training",
+                       "commit_staged_training")
+    )
+
+
+def cannot_predict(pipeline: "Pipeline") -> List[str]:
+    """The ops of a pipeline that would refuse to predict: predicting ML ops never trained or loaded."""
+    return [
+        leaf.name for leaf in iter_leaves(pipeline)
+        if leaf.is_loadable and not leaf.op.trains_when_run and not leaf.op.holds_state
+    ]
+
+
+def stored_versions(pipeline: "Pipeline", store: "OpStoreProtocol") -> Dict[str, "Version"]:
+    """The version of each loadable op of a pipeline whose current state is one the store holds."""
+    found = {}
+    for leaf in iter_leaves(pipeline):
+        if leaf.is_loadable and leaf.op.holds_state:
+            version = leaf.op.op_version
+            if any(state.version == version for state in store.get_op_states(leaf.name)):
+                found[leaf.name] = version
+    return found
+
+
+def generation_graph(pipeline: "Pipeline", flat: FlatGraph, store: "OpStoreProtocol",
+                     versions: Dict[str, "Version"]) -> "_Graph":
+    """The pipeline's graph holding exactly the versions of a generation (other ops as they are).
+
+    :raises VersionError: if a named state is of other code than the op's, or was not trained
+                          behind what its upstream ops now hold
+    :raises LookupError: if a named version is not in the store
+    """
+    leaves = {leaf.name: leaf for leaf in iter_leaves(pipeline)}
+    loaded: Dict[str, "Version"] = {}
+    new_ops: Dict[str, "LoadableOp"] = {}
+    for name in flat.order:
+        leaf = leaves[name]
+        wanted = versions.get(name)
+        if not leaf.is_loadable or wanted is None:
+            loaded[name] = leaf.node_version
+            continue
+        state = next((state for state in store.get_op_states(name) if state.version == wanted), None)
+        if state is None:
+            raise LookupError(f"version {short(wanted)} of op {name!r} is not in the op store")
+        if not _same_code(leaf.op, state):
+            raise VersionError(
+                f"version {short(wanted)} of op {name!r} was saved by other code than this process runs "
+                f"(class {state.class_path}): deploy the same code on every process"
+            )
+        if not leaf.op.allow_version_change:
+            problem = flat.incompatibility(name, state, loaded)
+            if problem is not None:
+                raise version_error(name, [problem], state)
+        if leaf.op.op_version != wanted:
+            new_ops[name] = _load_state(name, leaf.op, state, store)
+        loaded[name] = wanted
+    return replaced_graph(pipeline, new_ops)
+
+
+def stage_training(pipeline: "Pipeline", store: "OpStoreProtocol") -> List["StateRecord"]:
+    """Uploads the states a training run left in a pipeline's ops and stages their records, so
+    that a save in any process commits them; each op is pinned to the staged version."""
+    states = snapshot_states(pipeline)
+    for _, state_bytes, record in states:
+        store.upload_op_bytes(record.op_name, record.version, state_bytes)
+    store.stage_training(pipeline.name, [leaf.name for leaf in iter_leaves(pipeline)],
+                         [record for _, _, record in states])
+    for leaf, state_bytes, record in states:
+        leaf.op.pin_state(record.version, state_bytes, record.lineage)
+    return [record for _, _, record in states]
+
+
+def _follow(reference: "weakref.ref[GenerationFollower]", stop: threading.Event) -> None:
+    follower = reference()
+    while follower is not None:
+        wait = follower._wait()
+        del follower
+        if stop.wait(wait):
+            return
+        follower = reference()
+        if follower is None:
+            return
+        try:
+            follower.check()
+        except Exception:  # the thread must survive anything: the next poll retries
+            logger.exception("checking the served generations failed")
+
+
+class GenerationFollower:
+    """Keeps one process serving the newest generation of every pipeline (see the module doc).
+
+    :param pipelines: the served pipelines, by name
+    :param locks: each pipeline's lock (a swap waits for a training run of the pipeline)
+    :param store: the op store recording the generations
+    :param poll_interval: seconds between two checks of the op store
+    :param start_pipelines: what loads every pipeline at start (retried with backoff while the
+                            op store cannot be reached)
+    """
+
+    def __init__(
+        self,
+        pipelines: Dict[str, "Pipeline"],
+        locks: Dict[str, threading.Lock],
+        store: "OpStoreProtocol",
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        start_pipelines: Optional[Callable[[], None]] = None,
+    ):
+        if poll_interval <= 0:
+            raise ValueError(f"poll_interval must be a positive number of seconds, got {poll_interval!r}")
+        self._pipelines = pipelines
+        self._locks = locks
+        self._store = store
+        self.poll_interval = poll_interval
+        self._start_pipelines = start_pipelines
+        self.started = start_pipelines is None
+        self.start_error: Optional[str] = None
+        self.served: Dict[str, int] = {}
+        self.recorded: Dict[str, int] = {}
+        self.problems: Dict[str, str] = {}
+        self._pid: Optional[int] = None
+        self._thread_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._backoff = poll_interval
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def ensure_following(self) -> None:
+        """Starts this process's follower thread unless it runs (cheap: called on every request)."""
+        if self._pid == os.getpid():
+            return
+        with self._thread_lock:
+            if self._pid == os.getpid():
+                return
+            forked = self._pid is not None
+            self._pid = os.getpid()
+            self._stop = threading.Event()
+            if forked:  # a forked process serves what its parent loaded: check before the first request
+                self.check()
+            # the thread holds the follower weakly: it ends once its server is dropped
+            thread = threading.Thread(target=_follow, args=(weakref.ref(self), self._stop),
+                                      name="chariots-generations", daemon=True)
+            thread.start()
+
+    def stop(self) -> None:
+        """Stops the follower thread of this process."""
+        self._stop.set()
+        self._pid = None
+
+    def _wait(self) -> float:
+        return self.poll_interval if self.started else self._backoff
+
+    # ------------------------------------------------------------------ state
+
+    def start_failed(self, error: Exception) -> None:
+        """Records that the start-up load could not reach the op store (the thread retries)."""
+        self.started = False
+        self.start_error = f"{type(error).__name__}: {error}"
+
+    def lagging(self) -> Dict[str, str]:
+        """Why each pipeline does not serve the newest recorded generation, by pipeline name."""
+        reasons = dict(self.problems)
+        for name, number in self.recorded.items():
+            if number > self.served.get(name, 0) and name not in reasons:
+                reasons[name] = f"serves generation {self.served.get(name, 0)}, the op store records {number}"
+        return reasons
+
+    def mark_served(self, generation: "Generation") -> None:
+        """Records that this process serves a generation it just recorded or applied."""
+        name = generation.pipeline_name
+        self.served[name] = max(self.served.get(name, 0), generation.number)
+        self.recorded[name] = max(self.recorded.get(name, 0), generation.number)
+        self.problems.pop(name, None)
+
+    # ------------------------------------------------------------------ following
+
+    def check(self) -> None:
+        """One poll: finishes the start-up load if it failed, then applies every newer generation."""
+        if not self.started:
+            try:
+                self._start_pipelines()
+            except ServiceUnavailableError as error:
+                self.start_failed(error)
+                self._backoff = min(self._backoff * 2, _MAX_BACKOFF)
+                logger.warning("the op store still cannot be reached (%s): retrying in %.1f s", error,
+                               self._backoff)
+                return
+            self.started = True
+            self.start_error = None
+            logger.info("the op store answered: every pipeline is loaded")
+            return
+        try:
+            numbers = self._store.generation_numbers()
+        except ServiceUnavailableError as error:
+            logger.warning("cannot check the served generations: %s", error)
+            return
+        for name, number in numbers.items():
+            if name not in self._pipelines:
+                continue
+            self.recorded[name] = max(self.recorded.get(name, 0), number)
+            if number > self.served.get(name, 0):
+                self.apply_latest(name)
+
+    def apply_latest(self, pipeline_name: str) -> Optional[int]:
+        """Loads the newest generation of a pipeline and swaps to it; on failure keeps serving
+        the previous one and records why.
+
+        :returns: the generation now served (None: none was recorded, or it could not be loaded)
+        """
+        try:
+            generation = self._store.latest_generation(pipeline_name)
+            if generation is None:
+                return None
+            self.recorded[pipeline_name] = max(self.recorded.get(pipeline_name, 0), generation.number)
+            pipeline = self._pipelines[pipeline_name]
+            with self._locks[pipeline_name]:
+                if generation.number <= self.served.get(pipeline_name, 0):
+                    return self.served[pipeline_name]
+                pipeline._graph = generation_graph(pipeline, pipeline._flat, self._store, generation.versions)
+                self.mark_served(generation)
+        except Exception as error:  # noqa: BLE001 - anything a load can raise keeps the previous generation
+            reason = (f"cannot load generation {self.recorded.get(pipeline_name, '?')} of pipeline "
+                      f"{pipeline_name!r}: {type(error).__name__}: {error}")
+            if self.problems.get(pipeline_name) != reason:
+                logger.error("%s; it keeps serving generation %d and retries", reason,
+                             self.served.get(pipeline_name, 0))
+            self.problems[pipeline_name] = reason
+            return None
+        logger.info("pipeline %r serves generation %d (%s)", pipeline_name, generation.number,
+                    ", ".join(f"{op} {short(version)}" for op, version in sorted(generation.versions.items())))
+        return generation.number
