@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from typing import Iterator, Union
 
 from sqlalchemy import Engine, create_engine, inspect, text
@@ -15,6 +16,8 @@ MIGRATIONS_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
 
 # any constant works: it only has to be the same for every op store process
 _POSTGRES_LOCK_ID = 0x43484152
+# Alembic keeps the running migration in module globals: one upgrade at a time in a process
+_PROCESS_LOCK = threading.Lock()
 
 
 def upgrade_database(db: Union[str, Engine], revision: str = "head") -> None:
@@ -34,7 +37,7 @@ def upgrade_database(db: Union[str, Engine], revision: str = "head") -> None:
     config = Config()
     config.set_main_option("script_location", MIGRATIONS_DIRECTORY)
     try:
-        with _sqlite_file_lock(engine), engine.begin() as connection:
+        with _PROCESS_LOCK, _sqlite_file_lock(engine), engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _POSTGRES_LOCK_ID})
             config.attributes["connection"] = connection
