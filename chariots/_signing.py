@@ -57,7 +57,7 @@ def state_purpose(op_name: str, version: object) -> str:
     return f"chariots.op-state\x00{op_name}\x00{identity}"
 
 
-def _check_key(key: KeyArgument, what: str) -> bytes:
+def check_key(key: KeyArgument, what: str) -> bytes:
     if isinstance(key, str):
         key = key.encode("utf-8")
     if not isinstance(key, (bytes, bytearray)):
@@ -85,7 +85,7 @@ def read_or_create_key_file(path: str) -> bytes:
     for _ in range(2):
         try:
             with open(path, "rb") as key_file:
-                return _check_key(key_file.read(), f"the secret key file {path}")
+                return check_key(key_file.read(), f"the secret key file {path}")
         except FileNotFoundError:
             pass
         folder = os.path.dirname(path)
@@ -123,8 +123,8 @@ class SigningKeys:
 
     def __init__(self, secret_key: KeyArgument, old_secret_keys: Iterable[KeyArgument] = (),
                  source: str = "secret_key"):
-        self._current = _check_key(secret_key, source)
-        self._old = [_check_key(key, f"an old secret key ({source})") for key in old_secret_keys]
+        self._current = check_key(secret_key, source)
+        self._old = [check_key(key, f"an old secret key ({source})") for key in old_secret_keys]
         self.source = source
         self._signers: Dict[str, "Signer"] = {}
         self._lock = threading.Lock()
@@ -188,9 +188,9 @@ class SigningKeys:
             why = "is signed with a key this process does not accept" if signed else "carries no signature"
             raise SignatureError(
                 f"{what} is refused: it {why} (accepted: the key from {self.source} and {len(self._old)} old "
-                "key(s)). Only bytes a Chariots process "
-                "holding the secret key wrote are loaded: give every process the same CHARIOTS_SECRET_KEY (or "
-                "secret_key), list rotated keys in CHARIOTS_OLD_SECRET_KEYS, and save the op again"
+                "key(s)). Only bytes a Chariots process holding the secret key wrote are loaded: give every "
+                "process the same CHARIOTS_SECRET_KEY (or secret_key), list rotated keys in "
+                "CHARIOTS_OLD_SECRET_KEYS, and write it again (save the op, send the job)"
             ) from None
 
     def sign_state(self, op_name: str, version: object, data: bytes) -> bytes:
@@ -229,7 +229,7 @@ class KeySource:
     def __init__(self, secret_key: KeyArgument = None, old_secret_keys: Optional[Sequence[KeyArgument]] = None,
                  key_dir: Optional[str] = None):
         if secret_key is not None:
-            _check_key(secret_key, "secret_key")  # an empty key fails at once
+            check_key(secret_key, "secret_key")  # an empty key fails at once
         self._arguments = (secret_key, None if old_secret_keys is None else list(old_secret_keys), key_dir)
         self._keys: Optional[SigningKeys] = None
 

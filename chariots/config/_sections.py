@@ -13,7 +13,7 @@ from chariots.config._checks import (
     quoted,
 )
 from chariots.config._plugins import RUNNER_TYPES, SAVER_TYPES, WORKER_TYPES
-from chariots.config._redact import masked_settings, masked_url
+from chariots.config._redact import MASK, masked_settings, masked_url
 from chariots.errors import ConfigError
 from chariots.pipelines import Pipeline
 from chariots.pipelines.callbacks import PipelineCallback
@@ -85,6 +85,9 @@ class OpStoreConfig(_ServerAddress):
     :param saver_kwargs: the keyword arguments of the saver (``root_path``, and for Google
                          Storage ``bucket_name`` and ``client_kwargs``)
     :param op_store_db_url: the SQLAlchemy URL of the op store database (its password is hidden in reprs)
+    :param secret_key: the key the clients sign and check the bytes of states with (hidden in
+                       reprs; None: ``CHARIOTS_SECRET_KEY``, else the user's key file)
+    :param old_secret_keys: keys of earlier rotations, still accepted when loading
     :raises ConfigError: naming the ``op_store.<key>`` that is wrong
     """
 
@@ -99,12 +102,16 @@ class OpStoreConfig(_ServerAddress):
         saver_type: Optional[str] = None,
         saver_kwargs: Optional[Dict[str, Any]] = None,
         op_store_db_url: Optional[str] = None,
+        secret_key: Optional[str] = None,
+        old_secret_keys: Optional[List[str]] = None,
     ):
         self.server_host = server_host
         self.server_port = _normalised_port(server_port)
         self.saver_type = SAVER_TYPES.canonical(saver_type)
         self.saver_kwargs = saver_kwargs
         self.op_store_db_url = op_store_db_url
+        self.secret_key = secret_key
+        self.old_secret_keys = old_secret_keys
         self.check()
 
     def check(self) -> None:
@@ -125,6 +132,13 @@ class OpStoreConfig(_ServerAddress):
                 f"(keys: {quoted(saver.required_arguments)})"
             )
         check_db_url("op_store.op_store_db_url", self.op_store_db_url)
+        from chariots._signing import check_key
+
+        if self.secret_key is not None:
+            check_key(self.secret_key, "op_store.secret_key")
+        check_optional("op_store.old_secret_keys", self.old_secret_keys, (list,), "a list of keys")
+        for index, key in enumerate(self.old_secret_keys or ()):
+            check_key(key, f"op_store.old_secret_keys[{index}]")
 
     @property
     def is_configured(self) -> bool:
@@ -143,9 +157,10 @@ class OpStoreConfig(_ServerAddress):
         self.check()
         from chariots.op_store import OpStoreClient
 
+        keys = {"secret_key": self.secret_key, "old_secret_keys": self.old_secret_keys}
         if auth_token:
-            return OpStoreClient(self.url, auth_token=auth_token)
-        return OpStoreClient(self.url)
+            return OpStoreClient(self.url, auth_token=auth_token, **keys)
+        return OpStoreClient(self.url, **keys)
 
     def get_saver(self) -> "BaseSaver":
         """Returns the configured saver.
@@ -176,7 +191,8 @@ class OpStoreConfig(_ServerAddress):
         return (
             f"OpStoreConfig(server_host={self.server_host!r}, server_port={self.server_port!r}, "
             f"saver_type={self.saver_type!r}, saver_kwargs={masked_settings(self.saver_kwargs)!r}, "
-            f"op_store_db_url={masked_url(self.op_store_db_url)!r})"
+            f"op_store_db_url={masked_url(self.op_store_db_url)!r}"
+            f"{', secret_key=' + repr(MASK) if self.secret_key is not None else ''})"
         )
 
 

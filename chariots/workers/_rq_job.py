@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional
 
 import dill
 
+from chariots._signing import JOB_PURPOSE, KeySource
+from chariots.errors import SignatureError
 from chariots.pipelines import PipelineResponse
 
 if TYPE_CHECKING:
@@ -23,20 +25,48 @@ ERROR_META = "chariots_error"
 WORKER_DIED = "WorkerDied"
 
 
-class DillRQSerializer:
-    """RQ serializer using dill, so pipelines of ops defined in ``__main__`` travel too.
+class SignedRQSerializer:
+    """RQ serializer using dill, so pipelines of ops defined in ``__main__`` travel too, and
+    signing what it writes to Redis (job payloads, meta and results) with the secret key.
 
-    Workers started by hand need it as well:
+    :meth:`loads` checks the signature before dill reads a byte: a job or result planted in
+    Redis by anyone without the key is refused (the job fails, a result reads as an error).
+
+    :param key_source: the keys (by default ``CHARIOTS_SECRET_KEY``, else the user's key file)
+    """
+
+    def __init__(self, key_source: Optional[KeySource] = None):
+        self.key_source = key_source if key_source is not None else KeySource()
+        # RQ records a worker's serializer by dotted path: the class with the default keys
+        self.__qualname__ = "DillRQSerializer"
+
+    def dumps(self, obj: Any) -> bytes:
+        return self.key_source.keys.sign(JOB_PURPOSE, dill.dumps(obj, recurse=True))
+
+    def loads(self, data: bytes) -> Any:
+        what = "a job (payload, meta or result) read from Redis"
+        return dill.loads(self.key_source.keys.unsign(JOB_PURPOSE, data, what))
+
+    def __repr__(self) -> str:
+        return f"<SignedRQSerializer {self.key_source!r}>"
+
+
+_DEFAULT_SERIALIZER = SignedRQSerializer()
+
+
+class DillRQSerializer:
+    """The :class:`SignedRQSerializer` with the default keys (``CHARIOTS_SECRET_KEY``, else the
+    user's key file), by dotted path for workers started by hand:
     ``rq worker chariots_workers --serializer chariots.workers.DillRQSerializer``.
     """
 
     @staticmethod
     def dumps(obj: Any) -> bytes:
-        return dill.dumps(obj, recurse=True)
+        return _DEFAULT_SERIALIZER.dumps(obj)
 
     @staticmethod
     def loads(data: bytes) -> Any:
-        return dill.loads(data)
+        return _DEFAULT_SERIALIZER.loads(data)
 
 
 def _ops(pipeline: "Pipeline") -> Iterator[Any]:
@@ -108,6 +138,9 @@ def describe_failure(exc_type: type, exc_value: BaseException, meta: Dict[str, A
             "or lost Redis"
         )
         return {"type": WORKER_DIED, "message": message}
+    cause = exc_value.__cause__
+    if isinstance(cause, SignatureError):  # RQ's DeserializationError around a refused payload
+        exc_type, exc_value = type(cause), cause
     text = str(exc_value) or exc_type.__name__
     notes = [str(note) for note in getattr(exc_value, "__notes__", ())]
     return {"type": exc_type.__name__, "message": "; ".join([text, *notes])}

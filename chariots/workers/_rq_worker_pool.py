@@ -7,7 +7,8 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
-from chariots.errors import NotFoundError, ServiceUnavailableError
+from chariots._signing import KeySource
+from chariots.errors import NotFoundError, ServiceUnavailableError, SignatureError
 from chariots.pipelines import JobStatus, PipelineResponse
 from chariots.workers._base_worker_pool import BaseWorkerPool
 from chariots.workers._process import WorkerProcess
@@ -15,7 +16,7 @@ from chariots.workers._rq_job import (
     ERROR_META,
     MODULES_META,
     PIPELINE_META,
-    DillRQSerializer,
+    SignedRQSerializer,
     modules_of,
     record_failure,
     run_pipeline_job,
@@ -55,6 +56,10 @@ class RQWorkerPool(BaseWorkerPool):
     :param abandoned_job_timeout: seconds without a heartbeat after which a running job of the
                                   workers this pool spawns reads ``failed`` (at least 3)
     :param preload: modules the workers this pool spawns import before their first job
+    :param secret_key: the key signing job payloads and results in Redis (None:
+                       ``CHARIOTS_SECRET_KEY``, else the user's key file); workers need the same key,
+                       :meth:`spawn_worker` gives it to the workers it starts
+    :param old_secret_keys: keys of earlier rotations, still accepted when reading
     """
 
     def __init__(
@@ -65,15 +70,18 @@ class RQWorkerPool(BaseWorkerPool):
         *,
         abandoned_job_timeout: float = DEFAULT_ABANDONED_JOB_TIMEOUT,
         preload: Sequence[str] = (),
+        secret_key: Optional[str] = None,
+        old_secret_keys: Optional[List[str]] = None,
     ):
         _, rq = import_rq()
+        self._serializer = SignedRQSerializer(KeySource(secret_key, old_secret_keys))
         heartbeat_settings(abandoned_job_timeout)  # fails early for a bound too short
         self._redis = redis if redis is not None else redis_connection(redis_kwargs or {})
         queue_kwargs = dict(queue_kwargs or {})
         # results stay a day (RQ keeps them 500 s by default): any server can fetch them later
         self.result_ttl = queue_kwargs.pop("result_ttl", 24 * 3600)
         self.job_timeout = queue_kwargs.pop("job_timeout", DEFAULT_JOB_TIMEOUT)
-        queue_kwargs.update(name=QUEUE_NAME, connection=self._redis, serializer=DillRQSerializer)
+        queue_kwargs.update(name=QUEUE_NAME, connection=self._redis, serializer=self._serializer)
         self._queue = rq.Queue(**queue_kwargs)
         self.abandoned_job_timeout = abandoned_job_timeout
         self.preload = list(preload)
@@ -131,6 +139,7 @@ class RQWorkerPool(BaseWorkerPool):
             command.append("--burst")
         env = dict(os.environ)
         env[REDIS_ARGUMENTS_ENV] = json.dumps(connection_arguments(self._redis))
+        env.update(self._serializer.key_source.keys.environment())  # the pool's keys, not on the command line
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), env.get("PYTHONPATH")]))
         worker = WorkerProcess(subprocess.Popen(command, env=env, start_new_session=True))
         self._workers.append(worker)
@@ -178,7 +187,7 @@ class RQWorkerPool(BaseWorkerPool):
         from rq.job import Job
 
         try:
-            job = Job.fetch(job_id, connection=self._redis, serializer=DillRQSerializer)
+            job = Job.fetch(job_id, connection=self._redis, serializer=self._serializer)
             owner = job.get_meta(refresh=False).get(PIPELINE_META)
             if pipeline_name is not None and owner is not None and owner != pipeline_name:
                 raise NoSuchJobError(job_id)
@@ -187,7 +196,10 @@ class RQWorkerPool(BaseWorkerPool):
                 self._fail_abandoned_jobs()
                 status = JobStatus.from_rq(job.get_status(refresh=True))
             if status is JobStatus.done:
-                data = dict(job.return_value() or {})
+                try:
+                    data = dict(job.return_value() or {})
+                except SignatureError as refused:
+                    raise SignatureError(f"the result of job {job_id!r} is refused: {refused}") from None
                 data.update(job_id=job_id, job_status=status.value)
                 return json.dumps(data)
             error = self._job_error(job) if status is JobStatus.failed else None
@@ -207,7 +219,7 @@ class RQWorkerPool(BaseWorkerPool):
         from rq.timeouts import TimerDeathPenalty
 
         registry = StartedJobRegistry(
-            self._queue.name, connection=self._redis, serializer=DillRQSerializer,
+            self._queue.name, connection=self._redis, serializer=self._serializer,
             death_penalty_class=TimerDeathPenalty,
         )
         registry.cleanup()

@@ -11,8 +11,9 @@ import signal
 import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Mapping, Optional, Sequence, Union
 
+from chariots._signing import KeySource
 from chariots.errors import ConfigError, MissingExtraError, ServiceUnavailableError
-from chariots.workers._rq_job import MODULES_META, DillRQSerializer, record_work_horse_killed
+from chariots.workers._rq_job import MODULES_META, SignedRQSerializer, record_work_horse_killed
 
 if TYPE_CHECKING:
     from redis import ConnectionPool, Redis
@@ -195,6 +196,8 @@ def run_worker(
     abandoned_job_timeout: float = DEFAULT_ABANDONED_JOB_TIMEOUT,
     reconnect: bool = True,
     echo: Optional[Callable[[str], None]] = None,
+    secret_key: Optional[str] = None,
+    old_secret_keys: Optional[Sequence[str]] = None,
 ) -> int:
     """Works the Chariots queue until stopped (Ctrl+C, ``SIGTERM``), or until it is empty with ``burst``.
 
@@ -212,6 +215,9 @@ def run_worker(
                                   reads ``failed`` (at least 3)
     :param reconnect: wait for Redis and go on when it is lost (otherwise return)
     :param echo: where the worker's status lines go (``print`` by default)
+    :param secret_key: the key job payloads and results are signed with (None: ``CHARIOTS_SECRET_KEY``,
+                       else the user's key file); a job signed with no accepted key fails unread
+    :param old_secret_keys: keys of earlier rotations, still accepted
     :returns: the number of times the worker (re)started working
     :raises ServiceUnavailableError: if Redis cannot be reached when the worker starts
     :raises ConfigError: for a bad connection argument or a module of ``preload`` that does not import
@@ -220,6 +226,8 @@ def run_worker(
     echo = echo or print
     connection = redis_connection(redis)
     heartbeat_settings(abandoned_job_timeout)  # checked before anything starts
+    serializer = SignedRQSerializer(KeySource(secret_key, old_secret_keys))
+    serializer.key_source.keys  # noqa: B018 - a missing or empty key fails before the worker starts
     where = describe_connection(connection)
     try:
         connection.ping()
@@ -231,9 +239,9 @@ def run_worker(
     starts = 0
     while True:
         starts += 1
-        queue = rq.Queue(queue_name, connection=connection, serializer=DillRQSerializer)
+        queue = rq.Queue(queue_name, connection=connection, serializer=serializer)
         worker = worker_class(
-            [queue], connection=connection, serializer=DillRQSerializer,
+            [queue], connection=connection, serializer=serializer,
             abandoned_job_timeout=abandoned_job_timeout, preload_job_modules=preload_job_modules,
         )
         lost: Optional[BaseException] = None

@@ -15,7 +15,7 @@ BAD_FILES = {
     "unknown key": (
         "op_store:\n  saver_typ: file-saver\n",
         "unknown key op_store.saver_typ (allowed: 'server_host', 'server_port', 'saver_type', "
-        "'saver_kwargs', 'op_store_db_url'); did you mean 'saver_type'?",
+        "'saver_kwargs', 'op_store_db_url', 'secret_key', 'old_secret_keys'); did you mean 'saver_type'?",
     ),
     "unknown saver type": (
         "op_store:\n  saver_type: s3-saver\n  saver_kwargs: {root_path: /x}\n",

@@ -13,7 +13,7 @@ from chariots.errors import ConfigError
     [
         ("op_store:\n  port: 1\n",
          "unknown key op_store.port (allowed: 'server_host', 'server_port', 'saver_type', 'saver_kwargs', "
-         "'op_store_db_url')"),
+         "'op_store_db_url', 'secret_key', 'old_secret_keys')"),
         ("pipelines:\n  server_hots: localhost\n",
          "unknown key pipelines.server_hots (allowed: 'runner', 'server_host', 'server_port', 'import_name'); "
          "did you mean 'server_host'?"),

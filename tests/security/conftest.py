@@ -40,3 +40,4 @@ def newer_version(version: Version, seconds: float = 1000.0) -> Version:
 def marker(tmp_path):
     """Where a planted payload would write: the tests assert it never exists."""
     return tmp_path / "pwned"
+from tests.workers.conftest import private_redis  # noqa: F401,E402
