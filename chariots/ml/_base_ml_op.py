@@ -51,6 +51,26 @@ def _accepted_inputs(cls: type, method_name: str) -> Tuple[range, Tuple[str, ...
     return range(required, len(positional) + 1), names
 
 
+def _read_header(raw: bytes, complete: bool) -> Optional[dict]:
+    """The JSON header of saved ML op bytes, or None when it is not one :meth:`BaseMLOp.serialize` writes."""
+    if not complete:
+        return None
+    try:
+        header = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(header, dict):
+        return None
+    numbers = (int, float)
+    training_time = header.get("last_training_time")
+    if not isinstance(header.get("format", 0), int) or isinstance(header.get("format", 0), bool):
+        return None
+    if training_time is not None and (not isinstance(training_time, numbers) or isinstance(training_time, bool)
+                                      or not math.isfinite(training_time)):
+        return None
+    return header
+
+
 class BaseMLOp(LoadableOp, metaclass=_AbstractVersionableMeta):
     """An op holding a machine-learning model, which it trains or uses depending on its mode.
 
@@ -269,7 +289,12 @@ class BaseMLOp(LoadableOp, metaclass=_AbstractVersionableMeta):
             )
         (header_length,) = _HEADER_LENGTH.unpack_from(serialized_object, len(_MAGIC))
         model_start = header_start + header_length
-        header = json.loads(serialized_object[header_start:model_start])
+        header = _read_header(serialized_object[header_start:model_start], len(serialized_object) >= model_start)
+        if header is None:
+            raise MLOpError(
+                f"op {self.name!r} cannot load these bytes: their Chariots ML op header is corrupt (not a JSON "
+                "object with a numeric format and last_training_time, or cut short): save the op again"
+            )
         if header.get("format", 0) > _FORMAT:
             raise MLOpError(
                 f"op {self.name!r} was saved by Chariots {header.get('chariots_version')} in a newer "
@@ -284,6 +309,6 @@ class BaseMLOp(LoadableOp, metaclass=_AbstractVersionableMeta):
             )
             raise
         self._model = model
-        self._last_training_time = header["last_training_time"]
+        self._last_training_time = header.get("last_training_time")
         self._saved_with = header.get("chariots_version")
         self._op_version = None

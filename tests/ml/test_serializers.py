@@ -16,6 +16,7 @@ def test_the_short_alias_is_the_ml_subpackage():
         "CSVSerializer",
         "DillSerializer",
         "JSONSerializer",
+        "SkopsSerializer",
     ]
 
 
