@@ -111,12 +111,19 @@ def test_chain_of_three_a_retrained_middle_refuses_the_old_last_model(store):
 def test_chain_of_three_retrained_upstreams_with_the_last_model_only_loaded(store):
     client = serve(store, *build("train_chain", "retrain_chain_keep_linear", "pred_chain"))
     train_and_save(client, "train_chain")
+    client.load_pipeline("pred_chain")
+    served = client.pipeline_versions("pred_chain")
     client.load_pipeline("retrain_chain_keep_linear")
-    train_and_save(client, "retrain_chain_keep_linear")  # PCA and scaler retrained, linear only predicts
+    with pytest.raises(VersionError) as refused_run:  # PCA and scaler retrained; linear would predict behind them
+        client.call_pipeline("retrain_chain_keep_linear")
+    assert "linearop" in str(refused_run.value) and "scalerop" in str(refused_run.value)
+    client.save_pipeline("retrain_chain_keep_linear")
 
-    with pytest.raises(VersionError) as error:
+    try:  # refused, or nothing new to serve: never the linear model behind the retrained upstreams
         client.load_pipeline("pred_chain")
-    assert "linearop" in str(error.value) and "scalerop" in str(error.value)
+    except VersionError as error:
+        assert "linearop" in str(error) and "scalerop" in str(error)
+    assert client.pipeline_versions("pred_chain") == served
 
 
 def test_two_chariots_apps_on_one_app_path(tmp_path):

@@ -33,8 +33,10 @@ class Node(BaseNode):
 
         if not isinstance(op, (BaseOp, Pipeline)):
             raise TypeError(f"Node needs an op (a BaseOp or a Pipeline), got {op!r}")
-        self._op = op
         self._is_pipeline = isinstance(op, Pipeline)
+        # a pipeline used as a node is the node's own: loading the pipeline elsewhere must not
+        # swap the models this node runs behind the outer pipeline's back
+        self._op = copy.copy(op) if self._is_pipeline else op
         super().__init__(input_nodes, output_nodes)
 
     @property

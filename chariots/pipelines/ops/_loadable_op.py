@@ -48,8 +48,10 @@ class LoadableOp(BaseOp):
             return self.op_version
         if self._state_version is not None and self._state_bytes_hash == _digest(state_bytes):
             return self._state_version
-        version = type(self).__version__ + Version().update_patch(_digest(state_bytes).encode("ascii"))
-        return Version(version.major, version.minor, version.patch, creation_time=time.time())
+        # only the patch changes with the state: the major (what downstream ops check) is the class's
+        code = type(self).__version__
+        patch = hashlib.sha1(f"{code.patch}:{_digest(state_bytes)}".encode("ascii")).hexdigest()
+        return Version(code.major, code.minor, patch, creation_time=time.time())
 
     def state_matches(self, version: Version) -> bool:
         """Whether the state just loaded is the one stored as ``version`` (versions made from the
