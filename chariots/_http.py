@@ -61,6 +61,18 @@ def install_error_handlers(app: flask.Flask, service: str, translate: Optional[T
                       Chariots errors; anything left is logged with its traceback and answered 500
     """
 
+    def check_framing() -> None:
+        # werkzeug reads a Content-Length it cannot parse as "no body": refuse it rather than
+        # take an empty model or an empty call
+        declared = flask.request.headers.get("Content-Length")
+        if declared is not None and not declared.strip().isdigit():
+            raise BadRequestError(
+                f"the Content-Length header {declared[:40]!r} is not a number of bytes: send the body's size in "
+                "bytes, or no Content-Length with Transfer-Encoding: chunked"
+            )
+
+    app.before_request(check_framing)  # after the token check: a stranger learns nothing more
+
     def handle(error: Exception):
         if isinstance(error, HTTPException):
             return _http_error(service, error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from chariots.errors import InvalidNameError
@@ -60,7 +61,13 @@ def parse_version(version_string: object) -> Version:
             "with 40 lowercase hex digits per hash, as made by str(version)"
         )
     major, minor, patch, creation_time = match.groups()
-    return Version(major, minor, patch, creation_time=float(creation_time))
+    timestamp = float(creation_time)
+    if not math.isfinite(timestamp):  # '1e400' matches the digits but overflows to infinity
+        raise InvalidNameError(
+            f"version {version_string[:200]!r} is invalid: its creation time {creation_time[:40]!r} is not a finite "
+            "number of seconds, as made by str(version)"
+        )
+    return Version(major, minor, patch, creation_time=timestamp)
 
 
 def op_bytes_path(op_name: str, version: Version) -> str:
