@@ -97,8 +97,8 @@ def iris_models(rounds: int = 200) -> None:
         models = {"PCA": PCA(n_components=2).fit(x), "LogisticRegression": LogisticRegression(max_iter=500).fit(x, y)}
     for name, model in models.items():
         skops_bytes, dill_bytes = SkopsSerializer().serialize_object(model), DillSerializer().serialize_object(model)
-        skops_time, dill_time = _medians(lambda: SkopsSerializer().deserialize_object(skops_bytes),
-                                         lambda: DillSerializer().deserialize_object(dill_bytes), rounds)
+        skops_time, dill_time = _medians(lambda blob=skops_bytes: SkopsSerializer().deserialize_object(blob),
+                                         lambda blob=dill_bytes: DillSerializer().deserialize_object(blob), rounds)
         print(f"iris {name:<18} load: skops {skops_time * 1e6:8.0f} us ({len(skops_bytes):6d} B)  dill "
               f"{dill_time * 1e6:6.0f} us ({len(dill_bytes):5d} B)  ratio {skops_time / dill_time:.1f}x")
 
