@@ -91,6 +91,24 @@ def install_error_handlers(app: flask.Flask, service: str, translate: Optional[T
     app.register_error_handler(Exception, handle)
 
 
+def checked_token_setting(token: Optional[str], key: str) -> Optional[str]:
+    """A server's ``auth_token`` setting: None (no auth) or a non-empty token.
+
+    :param key: the setting, for the message (``'OpStoreServer(auth_token=...)'``)
+    :raises ConfigError: for an empty or blank token, which must not mean "auth off"
+    """
+    if token is None:
+        return None
+    if not isinstance(token, str) or not token.strip():
+        from chariots.errors import ConfigError
+
+        raise ConfigError(
+            f"{key} is {'empty' if isinstance(token, str) else type(token).__name__}: give a token (any "
+            "non-empty string clients send as 'Authorization: Bearer <token>'), or None to serve without auth"
+        )
+    return token
+
+
 def check_bearer_token(expected: Optional[str], service: str, how_to_send: str) -> None:
     """Checks the request's ``Authorization: Bearer <token>`` header (the scheme in any case).
 

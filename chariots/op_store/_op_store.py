@@ -100,7 +100,7 @@ class OpStoreServer:
         if not isinstance(saver, BaseSaver):
             raise TypeError(f"OpStoreServer needs a saver (a BaseSaver), got {saver!r}")
         self.service = OpStoreService(saver, OpStoreDatabase(db_url))
-        self._auth_token = auth_token
+        self._auth_token = _http.checked_token_setting(auth_token, "OpStoreServer(auth_token=...)")
         self._metrics = (metrics, metrics_open)
         _logging.configure(log_format)
         self.flask = Flask("OpStoreServer", root_path=os.path.dirname(os.path.abspath(__file__)))

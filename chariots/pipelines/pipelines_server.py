@@ -121,7 +121,7 @@ class PipelinesServer(flask.Flask):
             kwargs["import_name"] = "chariots_pipelines_server"
         super().__init__(*args, **kwargs)
         self.config["MAX_CONTENT_LENGTH"] = max_content_length
-        self.auth_token = auth_token
+        self.auth_token = _http.checked_token_setting(auth_token, "PipelinesServer(auth_token=...)")
         self.metrics_enabled = metrics
         self.metrics_open = metrics_open
         _logging.configure(log_format)
