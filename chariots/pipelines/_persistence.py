@@ -43,7 +43,7 @@ def snapshot_states(pipeline: "Pipeline") -> List[Tuple["BaseNode", bytes, State
     return states
 
 
-def save(pipeline: "Pipeline", store: "OpStoreProtocol", only_unknown_ops: bool = False) -> None:
+def store_states(pipeline: "Pipeline", store: "OpStoreProtocol", only_unknown_ops: bool = False) -> None:
     """Saves the pipeline's states: bytes first, then one commit.
 
     :param only_unknown_ops: save only the ops the store has no state of (registering)

@@ -360,7 +360,7 @@ class Pipeline:
 
         :param op_store_client: the op store to write to
         """
-        _persistence.save(self, op_store_client)
+        _persistence.store_states(self, op_store_client)
 
     def register(self, op_store_client: "OpStoreProtocol") -> None:
         """Records the pipeline in a store that has never seen it.
@@ -368,7 +368,7 @@ class Pipeline:
         Like :meth:`save`, but only the ops the store holds no state of are stored (an untrained
         model is not stored at all), so registering never replaces what training stored.
         """
-        _persistence.save(self, op_store_client, only_unknown_ops=True)
+        _persistence.store_states(self, op_store_client, only_unknown_ops=True)
 
     def load(self, op_store_client: "OpStoreProtocol") -> "Pipeline":
         """Loads, for every stateful op, the newest stored state that fits what its upstream loads.
