@@ -8,14 +8,20 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
 
 from chariots.errors import ConfigError
 
 if TYPE_CHECKING:
     from chariots.pipelines import Pipeline
 
-__all__ = ["serve_until_stopped", "import_pipelines"]
+__all__ = ["serve_until_stopped", "serve_with_gunicorn", "op_store_app", "import_pipelines", "DEFAULT_WORKERS",
+           "DEFAULT_THREADS", "DEFAULT_TIMEOUT"]
+
+#: the production server's defaults: one process of four threads, dropping a request stalled 60 s
+DEFAULT_WORKERS = 1
+DEFAULT_THREADS = 4
+DEFAULT_TIMEOUT = 60
 
 
 def serve_until_stopped(
@@ -59,6 +65,84 @@ def serve_until_stopped(
     echo(f"Stopped the {what}")
 
 
+def serve_with_gunicorn(
+    app_factory: Callable[[], Any],
+    host: str,
+    port: int,
+    what: str,
+    workers: int = DEFAULT_WORKERS,
+    threads: int = DEFAULT_THREADS,
+    timeout: int = DEFAULT_TIMEOUT,
+    echo: Optional[Callable[[str], None]] = None,
+) -> None:
+    """Serves a WSGI app with gunicorn, a production server, until Ctrl+C or ``SIGTERM``.
+
+    Each worker process builds its own app with ``app_factory`` after gunicorn forked it, so
+    no database connection, HTTP connection pool or thread is shared between processes.
+
+    :param app_factory: builds the WSGI application (called once in each worker)
+    :param host: the address to listen on
+    :param port: the port to listen on (0 for any free port)
+    :param what: what is served, for the messages (``"op store"``)
+    :param workers: the number of worker processes
+    :param threads: the threads of each worker (more than one: gunicorn's ``gthread`` workers)
+    :param timeout: seconds after which a silent worker is restarted; with ``gthread`` workers, an
+                    idle keep-alive connection is also dropped after a few seconds
+    :param echo: where the "Serving ..." and "Stopped ..." lines go (``print`` by default)
+    :raises ConfigError: if the address cannot be served (in use, unknown host)
+    """
+    import socket
+
+    from gunicorn.app.base import BaseApplication
+
+    echo = echo or print
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:  # fail at once, as werkzeug did, rather than after gunicorn's five retries
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as error:
+        raise ConfigError(f"cannot serve the {what} on {host}:{port}: {error}") from None
+    shown_host = f"[{host}]" if ":" in host else host
+
+    def when_ready(server: Any) -> None:
+        bound = server.LISTENERS[0].sock.getsockname()[1] if server.LISTENERS else port
+        echo(f"Serving the {what} on http://{shown_host}:{bound} with {workers} worker process(es) of "
+             f"{threads} thread(s) (press Ctrl+C to stop)")
+
+    options = {
+        "bind": f"{shown_host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "timeout": timeout,
+        "graceful_timeout": min(timeout, 30),
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "when_ready": when_ready,
+        "accesslog": None,
+    }
+
+    class _Application(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            from gunicorn.errors import AppImportError
+
+            try:
+                return app_factory()
+            except Exception as error:  # gunicorn stops every worker on this error instead of respawning
+                raise AppImportError(f"the {what} cannot start: {type(error).__name__}: {error}") from error
+
+    try:
+        _Application().run()
+    except SystemExit as exit_:
+        if exit_.code not in (None, 0):
+            raise ConfigError(f"the {what} stopped: gunicorn exited with status {exit_.code} (see its log above)") \
+                from None
+    echo(f"Stopped the {what}")
+
+
 def import_pipelines(references: Sequence[str]) -> List["Pipeline"]:
     """Imports the pipelines named by ``module.path:attribute`` references.
 
@@ -97,3 +181,22 @@ def import_pipelines(references: Sequence[str]) -> List["Pipeline"]:
             )
         pipelines.extend(items)
     return pipelines
+
+
+def op_store_app(config: Any, auth_token: Optional[str] = None) -> Any:
+    """The WSGI app of the op store an ``op_store`` config section describes, requiring
+    ``auth_token`` when one is given."""
+    import inspect
+
+    if not auth_token:
+        server = config.get_server()
+    elif "auth_token" in inspect.signature(config.get_server).parameters:
+        server = config.get_server(auth_token=auth_token)
+    else:  # OpStoreConfig.get_server takes no token: build the same server with it
+        from chariots.op_store import OpStoreServer
+
+        server_kwargs: Dict[str, Any] = {"auth_token": auth_token}
+        if config.op_store_db_url is not None:
+            server_kwargs["db_url"] = config.op_store_db_url
+        server = OpStoreServer(config.get_saver(), **server_kwargs)
+    return getattr(server, "flask", server)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import click
 
@@ -100,10 +100,25 @@ def _auth_option(envvar: str):
 _OP_STORE_TOKEN = "CHARIOTS_OP_STORE_AUTH_TOKEN"
 
 
-def _serve(app: Any, host: str, port: int, what: str) -> None:
-    from chariots._serve import serve_until_stopped
+def _serving_options(command: Callable) -> Callable:
+    """--workers, --threads and --timeout of the production server (gunicorn)."""
+    for name, default, text in reversed([
+        ("--workers", 1, "Worker processes (each builds its own app; all follow each load)."),
+        ("--threads", 4, "Threads of each worker process."),
+        ("--timeout", 60, "Seconds after which a stalled request's worker is restarted."),
+    ]):
+        command = click.option(name, type=click.IntRange(1), default=default, show_default=True, help=text)(command)
+    return command
 
-    serve_until_stopped(app, host, port, what, echo=click.echo)
+
+def _serve(app_factory: Callable[[], Any], host: str, port: int, what: str, serving: Dict[str, int]) -> None:
+    from chariots._serve import serve_with_gunicorn
+    from chariots.errors import ConfigError
+
+    try:
+        serve_with_gunicorn(app_factory, host, port, what, echo=click.echo, **serving)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
 
 
 def _import_pipelines(references: Sequence[str]) -> List["Pipeline"]:
@@ -174,8 +189,9 @@ def new(no_input: bool, output_dir: str, extra_context: Dict[str, str], overwrit
 @_host_option("op_store.server_host")
 @_port_option("op_store.server_port")
 @_auth_option(_OP_STORE_TOKEN)
+@_serving_options
 def op_store(
-    config_file: Optional[str], host: Optional[str], port: Optional[int], auth_token: Optional[str]
+    config_file: Optional[str], host: Optional[str], port: Optional[int], auth_token: Optional[str], **serving: int
 ) -> None:
     """Start an op store server from the op_store section of a config file.
 
@@ -194,25 +210,10 @@ def op_store(
     if config_file is None:
         raise click.UsageError("--config is required: the op store needs its saver and database settings")
     config = _load_config(config_file).op_store_config
-    server = _op_store_server(config, auth_token)
-    _serve(getattr(server, "flask", server), host or config.host, port or config.port, "op store")
+    from chariots._serve import op_store_app
 
-
-def _op_store_server(config: Any, auth_token: Optional[str]) -> Any:
-    """The configured op store server, requiring ``auth_token`` when one is given."""
-    import inspect
-
-    if not auth_token:
-        return config.get_server()
-    if "auth_token" in inspect.signature(config.get_server).parameters:
-        return config.get_server(auth_token=auth_token)
-    # OpStoreConfig.get_server takes no token (yet): build the same server with it
-    from chariots.op_store import OpStoreServer
-
-    server_kwargs: Dict[str, Any] = {"auth_token": auth_token}
-    if config.op_store_db_url is not None:
-        server_kwargs["db_url"] = config.op_store_db_url
-    return OpStoreServer(config.get_saver(), **server_kwargs)
+    config.get_saver()  # a missing or wrong saver fails here, not in every worker
+    _serve(lambda: op_store_app(config, auth_token), host or config.host, port or config.port, "op store", serving)
 
 
 @cli.command(context_settings=_CONTEXT_SETTINGS, short_help="Serve pipelines.")
@@ -229,6 +230,7 @@ def _op_store_server(config: Any, auth_token: Optional[str]) -> Any:
     "--op-store-auth-token", envvar=_OP_STORE_TOKEN, metavar="TOKEN", default=None,
     help=f"The op store's token, when it requires one (env: {_OP_STORE_TOKEN}).",
 )
+@_serving_options
 def pipelines(
     config_file: Optional[str],
     pipeline_references: Tuple[str, ...],
@@ -236,6 +238,7 @@ def pipelines(
     port: Optional[int],
     auth_token: Optional[str],
     op_store_auth_token: Optional[str],
+    **serving: int,
 ) -> None:
     """Start a pipelines server for the given pipelines.
 
@@ -247,12 +250,9 @@ def pipelines(
     config.pipelines_config.pipelines.extend(_import_pipelines(pipeline_references))
     config.pipelines_config.check()  # e.g. two pipelines of the same name
     server_kwargs = {"auth_token": auth_token} if auth_token else {}
-    try:
-        server = config.get_pipelines_server(op_store_auth_token=op_store_auth_token, **server_kwargs)
-    except ConnectionError as error:
-        raise click.ClickException(f"the pipelines server cannot start: {error}") from None
     pipelines_config = config.pipelines_config
-    _serve(server, host or pipelines_config.host, port or pipelines_config.port, "pipelines server")
+    _serve(lambda: config.get_pipelines_server(op_store_auth_token=op_store_auth_token, **server_kwargs),
+           host or pipelines_config.host, port or pipelines_config.port, "pipelines server", serving)
 
 
 @cli.command(context_settings=_CONTEXT_SETTINGS, short_help="Run a worker for asynchronous calls.")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import threading
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
@@ -113,6 +114,9 @@ class PipelinesService:
                 raise
             self.generations.start_failed(error)
             logger.warning("the op store cannot be reached (%s): this server is not ready and retries", error)
+        else:
+            if self.generations is not None:
+                self.generations.started = True
         if self.generations is not None:
             self.generations.ensure_following()
 
@@ -304,6 +308,7 @@ class PipelinesService:
         if follower is not None:
             follower.ensure_following()
             health["generation"] = follower.served.get(pipeline_name, 0)
+            health["process"] = os.getpid()
             lag = follower.lagging().get(pipeline_name)
             if lag is not None:
                 health["lagging"] = lag

@@ -90,11 +90,17 @@ def test_pipelines_twice_the_same_pipeline(run_cli):
     assert_clean_failure(result, 1, "pipelines.pipelines has several pipelines named 'add_one'")
 
 
-def test_pipelines_with_an_unreachable_op_store(run_cli, config_file):
-    port = free_port()
+def test_pipelines_with_an_unreachable_op_store_starts_not_ready(chariots_process, config_file):
+    import requests
+
+    port, pipelines_port = free_port(), free_port()
     path = config_file(f"op_store:\n  server_host: {HOST}\n  server_port: {port}\n")
-    result = run_cli("pipelines", "--config", path, "--pipelines", f"{MODULE}:pipelines")
-    assert_clean_failure(result, 1, f"{HOST}:{port}")
+    chariots_process("pipelines", "--config", str(path), "--pipelines", f"{MODULE}:pipelines",
+                     "--port", str(pipelines_port)).wait_for_port(pipelines_port)
+    ready = requests.get(f"http://{HOST}:{pipelines_port}/ready", timeout=5)
+    assert ready.status_code == 503
+    assert "the op store could not be reached at start" in ready.json()["reasons"][0]
+    assert f"{HOST}:{port}" in ready.json()["reasons"][0]
 
 
 def test_workers_needs_a_config(run_cli):
