@@ -258,10 +258,12 @@ class GenerationFollower:
         the previous one and records why.
 
         :returns: the generation now served (None: none was recorded, or it could not be loaded)
+        :raises ServiceUnavailableError: if the op store cannot be reached
         """
         try:
             generation = self._store.latest_generation(pipeline_name)
             if generation is None:
+                self.problems.pop(pipeline_name, None)
                 return None
             self.recorded[pipeline_name] = max(self.recorded.get(pipeline_name, 0), generation.number)
             pipeline = self._pipelines[pipeline_name]
@@ -270,6 +272,8 @@ class GenerationFollower:
                     return self.served[pipeline_name]
                 pipeline._graph = generation_graph(pipeline, pipeline._flat, self._store, generation.versions)
                 self.mark_served(generation)
+        except ServiceUnavailableError:  # an outage, not a generation this process cannot load
+            raise
         except Exception as error:  # noqa: BLE001 - anything a load can raise keeps the previous generation
             reason = (f"cannot load generation {self.recorded.get(pipeline_name, '?')} of pipeline "
                       f"{pipeline_name!r}: {type(error).__name__}: {error}")
