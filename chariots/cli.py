@@ -386,10 +386,6 @@ def db_upgrade(config_file: Optional[str], db_url: Optional[str], revision: str)
     click.echo(f"Op store database {_safe_url(db_url)} is at revision {revision}")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-
 def _safe_url(db_url: str) -> str:
     """The database URL with its password masked, for messages."""
     from sqlalchemy.engine import make_url
@@ -398,3 +394,7 @@ def _safe_url(db_url: str) -> str:
         return make_url(db_url).render_as_string(hide_password=True)
     except Exception:
         return "<the given database URL>"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
