@@ -74,9 +74,9 @@ class Fleet:
             if self.processes[what].poll() is not None:
                 raise AssertionError(f"{what} exited: {(self.logs / f'{what}.log').read_text()}")
             try:
-                requests.get(url, timeout=1)
+                requests.get(url, timeout=5)
                 return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still booting
                 time.sleep(0.1)
         raise AssertionError(f"{what} does not answer at {url} after {timeout} s")
 

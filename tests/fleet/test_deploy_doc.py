@@ -33,9 +33,9 @@ def _wait(url: str, process: subprocess.Popen, log: Path, timeout: float = 40.0)
     while time.monotonic() < deadline:
         assert process.poll() is None, log.read_text()
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=5)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still booting
             time.sleep(0.1)
     raise AssertionError(f"{url} does not answer: {log.read_text()}")
 

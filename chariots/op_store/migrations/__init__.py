@@ -60,8 +60,9 @@ def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
     """On a SQLite file, one process upgrades at a time (SQLite has no advisory lock, and its
     DDL is not transactional): several op store processes may start on one fresh file."""
     path = engine.url.database if engine.dialect.name == "sqlite" else None
-    if not path or path == ":memory:" or path.startswith("file:"):
-        yield
+    if not path or path == ":memory:" or path.startswith("file:") or not os.path.isdir(os.path.dirname(
+            os.path.abspath(path))):
+        yield  # nothing to share, or no folder yet: the upgrade says why it cannot open the file
         return
     import fcntl
 
