@@ -90,6 +90,16 @@ class RouteDoc:
 
 
 _TEXT = ("text/plain", {"type": "string"})
+_READINESS = {"type": "object", "required": ["ready", "reasons"],
+              "properties": {"ready": {"type": "boolean"}, "reasons": {"type": "array", "items": {"type": "string"}}}}
+_VERSIONS_BY_OP = {"type": "object", "additionalProperties": {"type": "string"}}
+_STATE = {"type": "object", "required": ["op_name", "version", "class_path", "class_major"],
+          "properties": {"op_name": {"type": "string"}, "version": {"type": "string"},
+                         "class_path": {"type": "string"}, "class_major": {"type": "string"},
+                         "lineage": {"type": ["object", "null"], "additionalProperties": {"type": "string"}}}}
+_GENERATION = {"type": "object", "required": ["pipeline_name", "generation", "versions"],
+               "properties": {"pipeline_name": {"type": "string"}, "generation": {"type": "integer"},
+                              "versions": _VERSIONS_BY_OP, "recorded_at": {"type": ["number", "null"]}}}
 _COMMON = {
     "metrics": RouteDoc("Prometheus metrics of this server (text format)", {200: _TEXT}),
     "openapi": RouteDoc("this OpenAPI description", {200: {"type": "object"}}),
@@ -100,6 +110,10 @@ PIPELINES_ROUTES: Dict[str, RouteDoc] = {
     **_COMMON,
     "health_check": RouteDoc("liveness of the server", {200: {"type": "object", "required": ["status"]}},
                              open_route=True),
+    "ready": RouteDoc(
+        "readiness of this process: 503 with the reasons while a pipeline cannot predict, the op store was not "
+        "reached yet, or the process lags the newest generation a load recorded",
+        {200: _READINESS, 503: _READINESS}, open_route=True),
     "available_pipelines": RouteDoc("the names of the served pipelines", {200: _STRINGS}),
     "main": RouteDoc("run the pipeline (here, or in a worker: the answer then carries a job_id)",
                      {200: _PIPELINE_RESPONSE}, errors=(400, 409, 413, 500, 503), body="call"),
@@ -135,8 +149,9 @@ OP_STORE_ROUTES: Dict[str, RouteDoc] = {
                                 "properties": {"op_name": {"type": "string"}, "versions": _STRINGS}}},
                          errors=(400, 503)),
     "get_bytes": RouteDoc("the saved bytes of one version of an op", {200: _OCTETS}, errors=(400, 404, 500, 503)),
-    "put_bytes": RouteDoc("save the bytes of one version of an op", {201: _SAVED, 200: _SAVED},
-                          errors=(400, 413, 500, 503), body=_OCTETS, body_required=True),
+    "put_bytes": RouteDoc("save the bytes of one version of an op (stored versions are immutable: 409)",
+                          {201: _SAVED, 200: _SAVED}, errors=(400, 409, 413, 500, 503), body=_OCTETS,
+                          body_required=True),
     "get_links": RouteDoc(
         "the upstream versions validated for a (downstream op, upstream op) pair",
         {200: {"type": "object", "required": ["versions"], "properties": {"versions": _STRINGS}}},
@@ -155,6 +170,44 @@ OP_STORE_ROUTES: Dict[str, RouteDoc] = {
         body_required=True,
         body={"type": "object", "required": ["pipeline_name", "node_names"],
               "properties": {"pipeline_name": {"type": "string"}, "node_names": _STRINGS}}),
+    "states": RouteDoc(
+        "every saved state of an op with its class, lineage and explicit links, oldest first",
+        {200: {"type": "object", "required": ["op_name", "states"],
+               "properties": {"op_name": {"type": "string"}, "states": {"type": "array"}}}},
+        errors=(400, 503)),
+    "upload": RouteDoc("upload the bytes of a state (listed once a save commits it)",
+                       {201: {"type": "object"}, 200: {"type": "object"}},
+                       errors=(400, 413, 500, 503), body=_OCTETS, body_required=True),
+    "commit_save": RouteDoc(
+        "commit uploaded states, their lineage and the pipeline in one transaction", {201: {"type": "object"}},
+        errors=(400, 409, 413, 503), body_required=True,
+        body={"type": "object", "required": ["pipeline_name", "node_names", "states"],
+              "properties": {"pipeline_name": {"type": ["string", "null"]}, "node_names": _STRINGS,
+                             "states": {"type": "array", "items": _STATE}}}),
+    "record_generation": RouteDoc(
+        "record the versions a load checked as the pipeline's next served generation", {201: _GENERATION},
+        errors=(400, 404, 413, 503), body_required=True,
+        body={"type": "object", "required": ["pipeline_name", "versions"],
+              "properties": {"pipeline_name": {"type": "string"}, "versions": _VERSIONS_BY_OP}}),
+    "generations": RouteDoc(
+        "the newest generation number of every pipeline (what serving processes poll)",
+        {200: {"type": "object", "required": ["generations"],
+               "properties": {"generations": {"type": "object", "additionalProperties": {"type": "integer"}}}}},
+        errors=(503,)),
+    "latest_generation": RouteDoc("the newest served generation of a pipeline", {200: _GENERATION},
+                                  errors=(400, 404, 503)),
+    "stage_training": RouteDoc(
+        "stage the states of a training run (bytes uploaded first)", {201: {"type": "object"}},
+        errors=(400, 409, 413, 503), body_required=True,
+        body={"type": "object", "required": ["pipeline_name", "node_names", "states"],
+              "properties": {"pipeline_name": {"type": "string"}, "node_names": _STRINGS,
+                             "states": {"type": "array", "items": _STATE}}}),
+    "commit_staged_training": RouteDoc(
+        "commit the newest staged training of a pipeline",
+        {200: {"type": "object", "required": ["committed", "states"],
+               "properties": {"committed": {"type": "boolean"}, "states": {"type": "array"}}}},
+        errors=(400, 409, 413, 503), body_required=True,
+        body={"type": "object", "required": ["pipeline_name"], "properties": {"pipeline_name": {"type": "string"}}}),
     "pipeline": RouteDoc(
         "a pipeline the store has seen",
         {200: {"type": "object", "required": ["pipeline_name", "node_names"],
