@@ -30,6 +30,8 @@ class ServiceObserver:
 
             self._metrics = _metrics.metrics()
         self._known: Dict[str, Dict[str, Any]] = {}
+        # the runs counter's labelled children, found once (labels() takes a lock each time)
+        self._runs: Dict[tuple, Any] = {}
         self._jobs: "collections.OrderedDict[str, str]" = collections.OrderedDict()
         self._lock = threading.Lock()
 
@@ -58,7 +60,11 @@ class ServiceObserver:
         """A run in this process ended (``versions`` after it; None when it failed or could not
         train, so there is nothing to compare)."""
         if self._metrics is not None:
-            self._metrics.runs.labels(pipeline_name, "failed" if error is not None else "ok").inc()
+            key = (pipeline_name, "failed" if error is not None else "ok")
+            counter = self._runs.get(key)
+            if counter is None:
+                counter = self._runs[key] = self._metrics.runs.labels(*key)
+            counter.inc()
         if error is not None or versions is None:
             return
         with self._lock:
