@@ -82,10 +82,19 @@ def install_error_handlers(app: flask.Flask, service: str, translate: Optional[T
                 translated = ServiceUnavailableError(f"a backing service of the {service} cannot be reached: {error}")
             if translated is not None:
                 error = translated
-        status, body = error_response(error)
+        request = flask.request
+        request_id = _logging.request_id.get() or _logging.new_request_id()
+        status, body = error_response(error, service, request.method, request.path, request_id)
         if status >= 500:
-            request = flask.request
-            logger.error("%s request %s %s failed", service, request.method, request.path, exc_info=error)
+            # the whole story goes to the log, under the id the answer carries; the answer says
+            # no host, port, path or traceback
+            details = "; ".join([str(error), *map(str, getattr(error, "__notes__", ()))])
+            if isinstance(error, ServiceUnavailableError):
+                logger.warning("%s request %s %s failed (request id %s): %s", service, request.method,
+                               request.path, request_id, details)
+            else:
+                logger.error("%s request %s %s failed (request id %s): %s: %s", service, request.method,
+                             request.path, request_id, type(error).__name__, details, exc_info=error)
         return body, status
 
     app.register_error_handler(Exception, handle)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Optional, Protocol, Tuple, Union
 
-from chariots._wire import RawResponse
+from chariots._wire import RawResponse, with_public_message
 from chariots.errors import ServiceUnavailableError
 
 __all__ = ["Transport", "HTTPTransport", "WSGITransport"]
@@ -101,10 +101,10 @@ class HTTPTransport:
                 # one read of the whole body: much faster for large models than requests' small chunks
                 body = response.raw.read(decode_content=True)
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
-            raise ServiceUnavailableError(
+            raise with_public_message(ServiceUnavailableError(
                 f"{self.target} is unreachable ({method} {route}): {exc}; check that the server is running "
                 "at that URL"
-            ) from exc
+            ), f"the {self.service} is unreachable") from exc
         return RawResponse(response.status_code, body, response.headers.get("Content-Type", ""))
 
     def close(self) -> None:

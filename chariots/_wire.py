@@ -4,16 +4,26 @@ Both servers build every error body with :func:`error_response`, and every clien
 answer back into an exception with :func:`error_from_response`, so a ``VersionError`` raised in
 a server is a ``VersionError`` in the client, with the server's message.
 
-An error body is ``{"error": {"type": <exception class name>, "message": <text>}}``.
+An error body is ``{"error": {"type": <exception class name>, "message": <text>}}``; an answer of
+500 or more also carries ``"request_id"``, the id of the server's log line that holds the details.
+What a 5xx body says is public (:func:`public_message`): an op's own error keeps its type and
+message, anything else says what failed and where to look, never a host, port, file path,
+traceback or the repr of an internal object.
 """
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Mapping, NamedTuple, Optional, Tuple, Type
+from typing import Any, Dict, Mapping, NamedTuple, Optional, Tuple, Type, TypeVar
 
 from chariots import errors
 
-__all__ = ["RawResponse", "error_response", "error_from_response", "error_body", "decode_json"]
+__all__ = ["RawResponse", "error_response", "error_from_response", "error_body", "decode_json", "public_message",
+           "is_op_error", "with_public_message", "public_reason", "PUBLIC_MESSAGE"]
+
+#: the attribute an exception may carry with what any client may read of it (a 5xx answer says
+#: that, and the server's log line says the whole message)
+PUBLIC_MESSAGE = "public_message"
+_OP_NOTE = "while running node "
 
 #: every public exception of :mod:`chariots.errors`, by name
 ERROR_TYPES: Dict[str, Type[errors.ChariotsError]] = {
@@ -41,26 +51,99 @@ class RawResponse(NamedTuple):
     content_type: str
 
 
-def error_body(error_type: str, message: str) -> Dict[str, Any]:
-    """The JSON body of an error answer."""
-    return {"error": {"type": error_type, "message": message}}
+def error_body(error_type: str, message: str, request_id: Optional[str] = None) -> Dict[str, Any]:
+    """The JSON body of an error answer (with the request id of the log line, when given)."""
+    body: Dict[str, Any] = {"type": error_type, "message": message}
+    if request_id is not None:
+        body["request_id"] = request_id
+    return {"error": body}
 
 
-def error_response(error: BaseException) -> Tuple[int, Dict[str, Any]]:
+E = TypeVar("E", bound=BaseException)
+
+
+def with_public_message(error: E, public: str) -> E:
+    """``error``, carrying what a server may answer of it to any client (see :func:`public_message`).
+
+    :param public: what failed, without hosts, ports, paths or internals
+                   (``"the op store database is unreachable"``)
+    """
+    setattr(error, PUBLIC_MESSAGE, public)
+    return error
+
+
+def is_op_error(error: BaseException) -> bool:
+    """Whether an exception is an op's own error, raised while a pipeline ran one of its nodes
+    (not a Chariots error: those have a status of their own)."""
+    if isinstance(error, errors.ChariotsError):
+        return False
+    return any(str(note).startswith(_OP_NOTE) for note in getattr(error, "__notes__", ()))
+
+
+def _full_message(error: BaseException) -> str:
+    return "; ".join([str(error), *map(str, getattr(error, "__notes__", ()))])
+
+
+def public_message(error: BaseException, service: str, method: str = "", path: str = "",
+                   request_id: Optional[str] = None) -> str:
+    """What a server may answer to any client about an error of status 500 or more.
+
+    An op's own error keeps its message and the node that raised it (the docs' ``BackendError``);
+    an error carrying a public message (:func:`with_public_message`) says it; anything else says
+    only its type and what failed. Each ends by pointing at the server's log line.
+
+    :param service: the server, for the message (``'op store'``)
+    :param method: the request's method, for the message
+    :param path: the request's path, for the message
+    :param request_id: the id the log line carries
+    """
+    if is_op_error(error):
+        return _full_message(error)  # the op's own words, as the docs show them
+    where = f"see the {service}'s log" + (f" (request id {request_id})" if request_id else "")
+    public = getattr(error, PUBLIC_MESSAGE, None)
+    if isinstance(public, str) and public:
+        return f"{public}: {where}"
+    if isinstance(error, errors.ServiceUnavailableError) or isinstance(error, ConnectionError):
+        return f"a backing service of the {service} cannot be reached: {where}"
+    request = f" on {method} {path}" if method else ""
+    return f"the {service} failed{request}: {where}"  # the body's type names the exception
+
+
+def public_reason(error: BaseException) -> str:
+    """An exception as an open route (``/ready``, a health check) may show it: a Chariots error of a
+    4xx status with its message (ours name ops and versions, not hosts or paths), anything else by
+    its type and public message only, pointing at the log."""
+    name = type(error).__name__
+    if isinstance(error, errors.ChariotsError) and error.status_code < 500:
+        return f"{name}: {error}"
+    public = getattr(error, PUBLIC_MESSAGE, None)
+    return f"{name}: {public + ', ' if isinstance(public, str) and public else ''}see this server's log"
+
+
+def error_response(error: BaseException, service: Optional[str] = None, method: str = "", path: str = "",
+                   request_id: Optional[str] = None) -> Tuple[int, Dict[str, Any]]:
     """The status and JSON body a server answers for an exception.
 
     A :class:`~chariots.errors.ChariotsError` keeps its type and its ``status_code``; its notes
     (which node of which pipeline raised) are joined to the message. Anything else is a 500
     whose type is the exception's class name (qualified by its module when a Chariots error has
-    the same name).
+    the same name). With ``service``, an answer of 500 or more says only
+    :func:`public_message` and carries the request id.
+
+    :param service: the server answering (None: the whole message, for a server's own tests)
+    :param method: the request's method, for the public message
+    :param path: the request's path, for the public message
+    :param request_id: the id of the server's log line about this error
     """
     status = error.status_code if isinstance(error, errors.ChariotsError) else 500
-    message = "; ".join([str(error), *getattr(error, "__notes__", ())])
     name = type(error).__name__
     if name in ERROR_TYPES and not isinstance(error, ERROR_TYPES[name]):
         # another library's error of the same name must not come back as ours
         name = f"{type(error).__module__}.{name}"
-    return status, error_body(name, message)
+    if status >= 500 and service is not None:
+        message = public_message(error, service, method, path, request_id)
+        return status, error_body(name, message, request_id or "")
+    return status, error_body(name, _full_message(error))
 
 
 def decode_json(body: bytes) -> Any:
@@ -96,4 +179,8 @@ def error_from_response(response: RawResponse, what: str) -> errors.ChariotsErro
         error_class = _BY_STATUS.get(response.status, errors.BackendError)
         if error_class is errors.BackendError:
             message = f"{type_name}: {message}"
-    return error_class(message)
+    raised = error_class(message)
+    request_id = error.get("request_id")
+    if isinstance(request_id, str) and request_id:
+        raised.request_id = request_id  # type: ignore[attr-defined] - the server's log line about it
+    return raised

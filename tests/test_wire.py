@@ -110,14 +110,28 @@ def side(request, wsgi_server) -> Side:
     )
 
 
+#: the errors whose message a server answers as it is (4xx: what the caller did wrong)
+CLIENT_ERRORS = [error_class for error_class in PUBLIC_ERRORS if error_class.status_code < 500]
+#: the errors of a server or a backing service (5xx): their class travels, their message stays in the log
+SERVER_ERRORS = [error_class for error_class in PUBLIC_ERRORS if error_class.status_code >= 500]
+
+
+def public(side: Side, request_id: str, what: str = "") -> str:
+    """The message of a 5xx answer: what failed and where its log line is."""
+    service = "pipelines server" if side.server == "pipelines" else "op store"
+    route = "/available_pipelines" if side.server == "pipelines" else "/pipelines"
+    return f"{what or f'the {service} failed on GET {route}'}: see the {service}'s log (request id {request_id})"
+
+
 def test_every_public_error_class_is_covered():
     names = {error.__name__ for error in PUBLIC_ERRORS}
     assert {"VersionError", "NotFoundError", "BadRequestError", "ServiceUnavailableError", "ConfigError"} <= names
     assert len(PUBLIC_ERRORS) == len([n for n in errors.__all__ if n not in ("ChariotsError", "ChariotsWarning")])
+    assert {"BackendError", "OpStoreError", "ServiceUnavailableError"} <= {e.__name__ for e in SERVER_ERRORS}
 
 
-@pytest.mark.parametrize("error_class", PUBLIC_ERRORS, ids=lambda error_class: error_class.__name__)
-def test_a_public_error_comes_back_as_itself_with_its_message(side, error_class):
+@pytest.mark.parametrize("error_class", CLIENT_ERRORS, ids=lambda error_class: error_class.__name__)
+def test_a_client_error_comes_back_as_itself_with_its_message(side, error_class):
     message = f"{error_class.__name__} raised in a view: node 'pca' of pipeline 'train', \"quoted\", ünïcode"
     side.raiser.error = error_class(message)
     with pytest.raises(error_class) as raised:
@@ -125,6 +139,35 @@ def test_a_public_error_comes_back_as_itself_with_its_message(side, error_class)
     assert type(raised.value) is error_class
     assert str(raised.value) == message
     assert side.status() == error_class.status_code
+
+
+@pytest.mark.parametrize("error_class", SERVER_ERRORS, ids=lambda error_class: error_class.__name__)
+def test_a_server_error_comes_back_as_itself_with_a_public_message_and_the_request_id(side, error_class, caplog):
+    message = f"{error_class.__name__} raised in a view: the file /srv/secret/db.sqlite at 10.0.0.7:5432"
+    side.raiser.error = error_class(message)
+    with pytest.raises(error_class) as raised:
+        side.call()
+    assert type(raised.value) is error_class
+    request_id = raised.value.request_id
+    what = None
+    if error_class is errors.ServiceUnavailableError:
+        what = f"a backing service of the {'pipelines server' if side.server == 'pipelines' else 'op store'} " \
+               "cannot be reached"
+    assert str(raised.value) == public(side, request_id, what)
+    assert "/srv/secret" not in str(raised.value) and "10.0.0.7" not in str(raised.value)
+    # the server's log line under the same id has the whole message
+    assert any(request_id in record.getMessage() and message in record.getMessage() for record in caplog.records)
+    assert side.status() == error_class.status_code
+
+
+def test_an_error_carrying_a_public_message_answers_it(side):
+    from chariots._wire import with_public_message
+
+    side.raiser.error = with_public_message(errors.ServiceUnavailableError("redis at 10.0.0.7:6379 refused"),
+                                            "Redis is unreachable")
+    with pytest.raises(errors.ServiceUnavailableError) as raised:
+        side.call()
+    assert str(raised.value) == public(side, raised.value.request_id, "Redis is unreachable")
 
 
 def test_the_notes_of_an_error_travel_with_its_message(side):
@@ -136,32 +179,50 @@ def test_the_notes_of_an_error_travel_with_its_message(side):
     assert str(raised.value) == "the output of node 'x' is missing; raised by node 'x' of pipeline 'p'"
 
 
+def test_an_op_error_keeps_its_type_and_message_and_carries_the_request_id(side):
+    error = FarAwayError("the model exploded")
+    error.add_note("while running node 'model' of pipeline 'predict'")
+    side.raiser.error = error
+    with pytest.raises(errors.ChariotsError) as raised:
+        side.call()
+    assert len(raised.value.request_id) == 32
+    if side.server == "pipelines":
+        assert type(raised.value) is errors.BackendError
+        assert str(raised.value) == "FarAwayError: the model exploded; while running node 'model' of pipeline 'predict'"
+    else:  # the op store runs no op: any exception of its code is its own failure
+        assert type(raised.value) is errors.OpStoreError
+        assert str(raised.value) == public(side, raised.value.request_id,
+                                           "the op store failed on GET /pipelines with an unexpected FarAwayError")
+    assert side.status() == 500
+
+
 def test_the_root_error_comes_back_as_a_backend_error_naming_it(side):
-    side.raiser.error = errors.ChariotsError("something of ours")
+    side.raiser.error = errors.ChariotsError("something of ours at /srv/secret")
     with pytest.raises(errors.BackendError) as raised:
         side.call()
-    assert str(raised.value) == "ChariotsError: something of ours"
+    assert str(raised.value) == f"ChariotsError: {public(side, raised.value.request_id)}"
     assert side.status() == 500
 
 
 @pytest.mark.parametrize(
-    "error, text",
-    [
-        (ZeroDivisionError("division by zero"), "ZeroDivisionError: division by zero"),
-        (FarAwayError("the model exploded"), "FarAwayError: the model exploded"),
-    ],
+    "error, name",
+    [(ZeroDivisionError("division by zero"), "ZeroDivisionError"),
+     (FarAwayError("the model exploded"), "FarAwayError")],
     ids=["builtin", "own-class"],
 )
-def test_an_unknown_exception_type_comes_back_naming_the_type(side, error, text):
+def test_an_unknown_exception_type_comes_back_naming_the_type(side, error, name):
     side.raiser.error = error
-    if side.server == "pipelines":
-        expected, message = errors.BackendError, text
-    else:  # the op store turns any exception of its own code into an OpStoreError naming the route
-        expected, message = errors.OpStoreError, f"the op store failed on GET /pipelines: {text}"
-    with pytest.raises(expected) as raised:
+    with pytest.raises(errors.ChariotsError) as raised:
         side.call()
-    assert type(raised.value) is expected
-    assert str(raised.value) == message
+    request_id = raised.value.request_id
+    if side.server == "pipelines":
+        assert type(raised.value) is errors.BackendError
+        assert str(raised.value) == f"{name}: {public(side, request_id)}"
+    else:  # the op store turns any exception of its own code into an OpStoreError naming the route and type
+        assert type(raised.value) is errors.OpStoreError
+        assert str(raised.value) == public(side, request_id, f"the op store failed on GET /pipelines with an "
+                                                             f"unexpected {name}")
+    assert "division by zero" not in str(raised.value) and "exploded" not in str(raised.value)
     assert side.status() == 500
 
 
@@ -170,7 +231,7 @@ def test_a_foreign_exception_sharing_a_chariots_name_is_not_taken_for_ours(side)
     with pytest.raises(errors.ChariotsError) as raised:
         side.call()
     assert not isinstance(raised.value, errors.NotFoundError)
-    assert "NotFoundError: index 'models' is missing" in str(raised.value)
+    assert "NotFoundError" in str(raised.value) and "index 'models'" not in str(raised.value)
 
 
 @pytest.mark.parametrize(
@@ -207,7 +268,9 @@ def test_a_connection_error_in_a_view_is_a_503(side):
     with pytest.raises(errors.ServiceUnavailableError) as raised:
         side.call()
     service = "pipelines server" if side.server == "pipelines" else "op store"
+    # the answer names no host or port: the server's log line, under the same request id, does
     assert str(raised.value) == (
-        f"a backing service of the {service} cannot be reached: redis at 127.0.0.1:6379 refused the connection"
+        f"a backing service of the {service} cannot be reached: see the {service}'s log "
+        f"(request id {raised.value.request_id})"
     )
     assert side.status() == 503

@@ -14,6 +14,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from chariots._wire import with_public_message
 from chariots.errors import ServiceUnavailableError
 from chariots.op_store.migrations import upgrade_database
 
@@ -70,10 +71,12 @@ class OpStoreDatabase:
         """The error telling that this database cannot be reached, and where to look."""
         reason = getattr(exc, "orig", None) or exc
         reason_text = " ".join(str(reason).split()) or type(reason).__name__
-        return ServiceUnavailableError(
+        error = ServiceUnavailableError(
             f"the op store database is unreachable: {reason_text}; check that the database at "
             f"{self.safe_url} is up and reachable"
         )
+        # an HTTP answer names no host, port or file: the server's log line does
+        return with_public_message(error, "the op store database is unreachable")
 
     def upgrade_schema(self) -> None:
         """Creates or upgrades the tables (a no-op once done in this process).

@@ -12,7 +12,7 @@ from flask import Flask, Response, request
 from werkzeug.routing import PathConverter
 from werkzeug.wsgi import wrap_file
 
-from chariots import _http, _logging
+from chariots import _http, _logging, _wire
 from chariots.errors import BadRequestError, ChariotsError, OpStoreError, ServiceUnavailableError
 from chariots.op_store._database import OpStoreDatabase, is_unreachable
 from chariots.op_store._fleet_routes import add_fleet_routes
@@ -222,9 +222,9 @@ class OpStoreServer:
             return self.service.database.unreachable(error)
         if isinstance(error, ConnectionError):
             return None  # the shared edge answers 503
-        return OpStoreError(
-            f"the op store failed on {request.method} {request.path}: {type(error).__name__}: {error}"
-        )
+        failed = f"the op store failed on {request.method} {request.path}"
+        return _wire.with_public_message(OpStoreError(f"{failed}: {type(error).__name__}: {error}"),
+                                         f"{failed} with an unexpected {type(error).__name__}")
 
     def _versions(self, op_name: str) -> Dict[str, Any]:
         versions = self.service.get_all_versions_of_op(op_name)

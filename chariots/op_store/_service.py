@@ -9,6 +9,7 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any, BinaryIO, Dict, List, Optional, Set
 
+from chariots._wire import with_public_message
 from chariots.errors import BadRequestError, ChariotsError, ConflictError, NotFoundError, OpStoreError
 from chariots.op_store import _repository as repository
 from chariots.op_store._database import OpStoreDatabase
@@ -95,10 +96,11 @@ class OpStoreService(FleetServiceMixin):
         try:
             return self.saver.open_stream(path)
         except FileNotFoundError as exc:
-            raise OpStoreError(
+            raise with_public_message(OpStoreError(
                 f"version {str(version)!r} of op {op_name!r} is registered but its bytes are missing from "
                 f"{self.saver!r} at {path!r}: save the op again"
-            ) from exc
+            ), f"version {str(version)!r} of op {op_name!r} is registered but its bytes are missing from the "
+               "op store's saver: save the op again") from exc
 
     def get_op_bytes_for_version(self, op_name: str, version: Version) -> bytes:
         """The bytes saved for one version of an op (see :meth:`open_op_bytes`)."""

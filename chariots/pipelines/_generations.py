@@ -27,6 +27,7 @@ import threading
 import weakref
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional
 
+from chariots._wire import public_reason
 from chariots.errors import ServiceUnavailableError, VersionError
 from chariots.pipelines._lineage import FlatGraph, iter_leaves, short, version_error
 from chariots.pipelines._persistence import _load_state, _same_code, replaced_graph, snapshot_states
@@ -207,7 +208,8 @@ class GenerationFollower:
     def start_failed(self, error: Exception) -> None:
         """Records that the start-up load could not reach the op store (the thread retries)."""
         self.started = False
-        self.start_error = f"{type(error).__name__}: {error}"
+        # shown by the open /ready route: no host or port (the log line has them)
+        self.start_error = public_reason(error)
 
     def lagging(self) -> Dict[str, str]:
         """Why each pipeline does not serve the newest recorded generation, by pipeline name."""
@@ -275,11 +277,12 @@ class GenerationFollower:
         except ServiceUnavailableError:  # an outage, not a generation this process cannot load
             raise
         except Exception as error:  # noqa: BLE001 - anything a load can raise keeps the previous generation
-            reason = (f"cannot load generation {self.recorded.get(pipeline_name, '?')} of pipeline "
-                      f"{pipeline_name!r}: {type(error).__name__}: {error}")
+            what = f"cannot load generation {self.recorded.get(pipeline_name, '?')} of pipeline {pipeline_name!r}"
+            # the open routes (/ready, health checks) show the public reason, the log the whole one
+            reason = f"{what}: {public_reason(error)}"
             if self.problems.get(pipeline_name) != reason:
-                logger.error("%s; it keeps serving generation %d and retries", reason,
-                             self.served.get(pipeline_name, 0))
+                logger.error("%s: %s: %s; it keeps serving generation %d and retries", what, type(error).__name__,
+                             error, self.served.get(pipeline_name, 0))
             self.problems[pipeline_name] = reason
             return None
         logger.info("pipeline %r serves generation %d (%s)", pipeline_name, generation.number,

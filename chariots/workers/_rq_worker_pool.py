@@ -8,6 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
 from chariots._signing import KeySource
+from chariots._wire import with_public_message
 from chariots.errors import NotFoundError, ServiceUnavailableError, SignatureError
 from chariots.pipelines import JobStatus, PipelineResponse
 from chariots.workers._base_worker_pool import BaseWorkerPool
@@ -109,7 +110,8 @@ class RQWorkerPool(BaseWorkerPool):
 
     def _unreachable(self, error: Exception) -> ServiceUnavailableError:
         where = describe_connection(self._redis)
-        return ServiceUnavailableError(f"cannot reach Redis at {where} for the worker queue: {error}")
+        error = ServiceUnavailableError(f"cannot reach Redis at {where} for the worker queue: {error}")
+        return with_public_message(error, "Redis, the worker queue, is unreachable")
 
     @property
     def n_workers(self) -> int:

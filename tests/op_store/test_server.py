@@ -317,7 +317,7 @@ def test_bearer_token_auth(saver_root, wsgi_server):
     assert OpStoreClient(url, auth_token="s3cret").get_all_versions_of_op("my_op") == [VERSION]
 
 
-def test_an_unreachable_database_is_503_with_the_reason(saver_root, wsgi_server, caplog):
+def test_an_unreachable_database_is_503_naming_no_host_the_log_line_has_the_reason(saver_root, wsgi_server, caplog):
     port = free_port()  # nothing listens there
     db_url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/test"
     server = OpStoreServer(FileSaver(str(saver_root)), db_url=db_url)
@@ -327,17 +327,26 @@ def test_an_unreachable_database_is_503_with_the_reason(saver_root, wsgi_server,
     health = http.get("/health_check")
     put = http.put(f"/ops/my_op/versions/{VERSION}", data=b"bytes")
 
-    assert "the op store database is unreachable" in caplog.text
     for answer in (response, health, put):
         assert answer.status_code == 503
         error = answer.get_json()["error"]
-        assert error["type"] == "ServiceUnavailableError"
-        assert error["message"].startswith("the op store database is unreachable: ")
-        assert f"port {port} failed" in error["message"] and "refused" in error["message"]
-        assert error["message"].endswith(f"check that the database at {db_url} is up and reachable")
+        request_id = answer.headers["X-Request-ID"]
+        assert error == {
+            "type": "ServiceUnavailableError",
+            "message": f"the op store database is unreachable: see the op store's log (request id {request_id})",
+            "request_id": request_id,
+        }
+        assert str(port) not in answer.get_data(as_text=True) and "127.0.0.1" not in answer.get_data(as_text=True)
+        # the server's log line carries the same id and the whole reason
+        (line,) = [record.getMessage() for record in caplog.records if request_id in record.getMessage()]
+        assert line.startswith(f"op store request {answer.request.method} ")
+        assert f"port {port} failed" in line and "refused" in line
+        assert line.endswith(f"check that the database at {db_url} is up and reachable")
     client = OpStoreClient(wsgi_server(server.flask))
-    with pytest.raises(ServiceUnavailableError, match="the op store database is unreachable: .*refused"):
+    with pytest.raises(ServiceUnavailableError, match=r"^the op store database is unreachable: see the op store's log "
+                       r"\(request id [0-9a-f]{32}\)$") as raised:
         client.get_all_versions_of_op("my_op")
+    assert len(raised.value.request_id) == 32
 
 
 def test_an_unreachable_database_that_comes_back_is_used(tmp_path, saver_root):
@@ -347,7 +356,9 @@ def test_an_unreachable_database_that_comes_back_is_used(tmp_path, saver_root):
     http = server.flask.test_client()
     down = http.get("/ops/my_op/versions")
     assert down.status_code == 503
-    assert "unable to open database file" in down.get_json()["error"]["message"]
+    body = down.get_data(as_text=True)
+    assert "the op store database is unreachable: see the op store's log" in body
+    assert str(tmp_path) not in body and "op_store.db" not in body  # no file path of the database
 
     directory.mkdir()
 

@@ -88,6 +88,7 @@ def test_an_op_raising_in_a_declared_pipeline_is_a_500_naming_the_node(contract_
     assert _error(answer) == {
         "type": "ZeroDivisionError",
         "message": "division by zero; while running node 'reciprocal' of pipeline 'reciprocal'",
+        "request_id": answer.headers["X-Request-ID"],  # the id of the server's log line with the traceback
     }
     with pytest.raises(BackendError, match=r"^ZeroDivisionError: division by zero; while running node 'reciprocal'"):
         PipelinesClient(contract_url).call_pipeline("reciprocal", [0])
