@@ -13,7 +13,7 @@ from chariots._wire import with_public_message
 from chariots.errors import BadRequestError, ChariotsError, ConflictError, NotFoundError, OpStoreError
 from chariots.op_store import _repository as repository
 from chariots.op_store._database import OpStoreDatabase
-from chariots.op_store._fleet import FleetServiceMixin
+from chariots.op_store._fleet import FleetServiceMixin, commit_records
 from chariots.op_store._names import check_node_name, check_op_name, op_bytes_path
 from chariots.op_store.savers import BaseSaver
 from chariots.pipelines import OpState, StateRecord
@@ -169,15 +169,7 @@ class OpStoreService(FleetServiceMixin):
             node_names = [check_node_name(name, "node name") for name in node_names]
 
         def commit(session) -> None:
-            for state in states:
-                row, created = repository.ensure_version(
-                    session, state.op_name, state.version, state.class_path, state.class_major, pipeline_name
-                )
-                if created:
-                    for upstream, upstream_version in (state.lineage or {}).items():
-                        repository.add_link(session, row, upstream, upstream_version, explicit=False)
-            if pipeline_name is not None:
-                repository.record_pipeline(session, pipeline_name, node_names)
+            commit_records(session, pipeline_name, node_names, states)
 
         with self.database.session() as session:
             repository.in_transaction(session, commit)
