@@ -131,9 +131,12 @@ class BaseOpStoreClient(FleetClientMixin):
         :param version: the version the bytes belong to
         :param op_bytes: the serialized op, sent as a raw binary body
         """
+        self._put_state(op_name, version, op_bytes, "versions")
+
+    def _put_state(self, op_name: str, version: Version, op_bytes: bytes, kind: str) -> None:
         check_op_name(op_name)
         signed = self.signing_keys.sign_state(op_name, version, _as_bytes(op_name, op_bytes))
-        self._checked("PUT", _bytes_route(op_name, version), data=signed)
+        self._checked("PUT", _bytes_route(op_name, version, kind), data=signed)
 
     def get_op_states(self, op_name: str) -> List[OpState]:
         """Every saved state of an op with its lineage, oldest first (empty when never saved).
@@ -151,9 +154,7 @@ class BaseOpStoreClient(FleetClientMixin):
         :param version: the version the bytes belong to
         :param op_bytes: the serialized op, sent as a raw binary body
         """
-        check_op_name(op_name)
-        signed = self.signing_keys.sign_state(op_name, version, _as_bytes(op_name, op_bytes))
-        self._checked("PUT", _bytes_route(op_name, version, "uploads"), data=signed)
+        self._put_state(op_name, version, op_bytes, "uploads")
 
     def commit_save(self, pipeline_name: Optional[str], node_names: List[str], states: List[StateRecord]) -> None:
         """Records uploaded states, their lineage and the pipeline in one op store transaction.
