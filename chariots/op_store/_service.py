@@ -157,13 +157,7 @@ class OpStoreService(FleetServiceMixin):
         :raises BadRequestError: if the bytes of a state were not uploaded
         :raises OpIdentityError: if a state's class differs from the class its op name holds
         """
-        for state in states:
-            check_op_name(state.op_name)
-            if not self.saver.exists(op_bytes_path(state.op_name, state.version)):
-                raise BadRequestError(
-                    f"the bytes of version {str(state.version)!r} of op {state.op_name!r} were not uploaded: "
-                    "upload them before committing the save"
-                )
+        self._check_uploaded(states)
         if pipeline_name is not None:
             check_node_name(pipeline_name, "pipeline name")
             node_names = [check_node_name(name, "node name") for name in node_names]
