@@ -268,28 +268,54 @@ def pipelines(
     help="A job of this worker that sent no heartbeat for SECONDS (its worker died) reads failed "
     "(default: the pool's, 60).",
 )
+@click.option(
+    "--op-store-auth-token", envvar=_OP_STORE_TOKEN, metavar="TOKEN", default=None,
+    help=f"The op store's token, for the jobs that load and save models (env: {_OP_STORE_TOKEN}).",
+)
 def workers(
-    config_file: Optional[str], burst: bool, preload: Tuple[str, ...], abandoned_job_timeout: Optional[float]
+    config_file: Optional[str], burst: bool, preload: Tuple[str, ...], abandoned_job_timeout: Optional[float],
+    op_store_auth_token: Optional[str],
 ) -> None:
     """Run a worker from the pipelines_workers section of a config file.
 
     The worker takes pipeline calls from the queue until stopped (Ctrl+C), and waits for
     Redis when it goes away. The modules of the pipelines' ops must be importable: run it
-    from your project's folder.
+    from your project's folder. Jobs and the models they load are checked with the config's
+    op_store.secret_key (and old_secret_keys) when it sets one, and the op store is called
+    with --op-store-auth-token: a worker needs no other setting.
     """
     if config_file is None:
         raise click.UsageError("--config is required: the worker needs the pipelines_workers section")
-    pool = _load_config(config_file).get_pipelines_worker_pool()
+    config = _load_config(config_file)
+    pool = config.get_pipelines_worker_pool()
     from chariots.workers import RQWorkerPool, run_worker
 
     if not isinstance(pool, RQWorkerPool):
         raise click.ClickException(f"`chariots workers` cannot run workers of a {type(pool).__name__}")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
+    keys = config.job_keys()
+    _give_jobs_the_worker_settings(config, op_store_auth_token)
     run_worker(
         pool.redis, burst=burst, preload=[*pool.preload, *preload],
         abandoned_job_timeout=abandoned_job_timeout or pool.abandoned_job_timeout, echo=click.echo,
+        secret_key=keys["secret_key"], old_secret_keys=keys["old_secret_keys"],
     )
+
+
+def _give_jobs_the_worker_settings(config: "ChariotsConfig", op_store_auth_token: Optional[str]) -> None:
+    """Sets, in this worker's environment, what its jobs' op store clients take from it: a job
+    carries no token nor key (it names the op store by URL), and RQ runs each job in a process
+    forked from this one, which reads ``CHARIOTS_SECRET_KEY``, ``CHARIOTS_OLD_SECRET_KEYS`` and
+    ``CHARIOTS_OP_STORE_AUTH_TOKEN``."""
+    from chariots._signing import OLD_SECRET_KEYS_ENV, SECRET_KEY_ENV
+
+    store = config.op_store_config
+    if store.secret_key is not None:
+        os.environ[SECRET_KEY_ENV] = store.secret_key
+        os.environ[OLD_SECRET_KEYS_ENV] = ",".join(store.old_secret_keys or ())
+    if op_store_auth_token:
+        os.environ[_OP_STORE_TOKEN] = op_store_auth_token
 
 
 # --------------------------------------------------------------------------- database

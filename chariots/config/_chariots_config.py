@@ -93,9 +93,30 @@ class ChariotsConfig:
     def get_pipelines_worker_pool(self) -> "BaseWorkerPool":
         """Returns the configured worker pool.
 
+        Its jobs are signed with the ``op_store`` section's ``secret_key`` (and checked with its
+        ``old_secret_keys`` too) when it sets one: one key in one file serves the servers and the
+        workers.
+
         :raises ConfigError: if no ``pipelines_workers.worker_type`` is configured
         """
-        return self.pipelines_worker_config.get_worker_pool()
+        workers = self.pipelines_worker_config
+        keys = self.job_keys()
+        if keys["secret_key"] is not None and workers.worker_type is not None:
+            import inspect
+
+            from chariots.config._plugins import WORKER_TYPES
+
+            workers.check()
+            pool_class = WORKER_TYPES.get(workers.worker_type).import_class()
+            if "secret_key" in inspect.signature(pool_class).parameters:
+                return pool_class(**dict(workers.worker_pool_kwargs or {}), **keys)
+        return workers.get_worker_pool()
+
+    def job_keys(self) -> Dict[str, Any]:
+        """The ``secret_key`` and ``old_secret_keys`` worker jobs are signed with: the ``op_store``
+        section's (None: the environment's ``CHARIOTS_SECRET_KEY``, else the user's key file)."""
+        store = self.op_store_config
+        return {"secret_key": store.secret_key, "old_secret_keys": store.old_secret_keys}
 
     def get_pipelines_server(
         self, op_store_auth_token: Optional[str] = None, **server_kwargs: Any
@@ -124,7 +145,7 @@ class ChariotsConfig:
             ),
             runner=pipelines.get_runner(),
             default_pipeline_callbacks=list(pipelines.pipeline_callbacks) or None,
-            worker_pool=workers.get_worker_pool() if workers.is_configured else None,
+            worker_pool=self.get_pipelines_worker_pool() if workers.is_configured else None,
             use_workers=True if workers.use_for_all else None,
             **server_kwargs,
         )

@@ -119,3 +119,53 @@ def test_workers_command_runs_the_calls_of_a_use_for_all_config(chariots_process
     assert code == 0, err
     assert "Worker listening to the 'chariots_workers' queue of Redis at" in out
     assert "Worker stopped" in out
+
+
+@pytest.mark.redis
+def test_workers_take_the_secret_keys_from_the_config_and_the_op_store_token_from_its_variable(
+    chariots_process, tmp_path, redis_url, monkeypatch
+):
+    """A fleet configured by file: the op store requires a token, the key is only in the config's
+    op_store section, and each process would otherwise use a key file of its own (so a process
+    that ignored the config's key would refuse the others' jobs and models)."""
+    from chariots.op_store import OpStoreClient
+    from chariots.versioning import Version
+
+    key, old_key = "the-fleet-key-" + "k" * 20, "the-old-fleet-key-" + "o" * 20
+    op_store_port, pipelines_port = free_port(), free_port()
+    text = runnable_docs_yaml(tmp_path, op_store_port, pipelines_port, redis_url)
+    text = text.replace("op_store:\n", f"op_store:\n  secret_key: {key}\n  old_secret_keys: [{old_key}]\n", 1)
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    for variable in ("CHARIOTS_SECRET_KEY", "CHARIOTS_OLD_SECRET_KEYS", "CHARIOTS_OP_STORE_AUTH_TOKEN"):
+        monkeypatch.delenv(variable, raising=False)
+
+    monkeypatch.setenv("CHARIOTS_SECRET_KEY_FILE", str(tmp_path / "op_store_key"))
+    chariots_process("op-store", "-c", str(path), "--auth-token", "store-secret").wait_for_port(op_store_port)
+    monkeypatch.setenv("CHARIOTS_SECRET_KEY_FILE", str(tmp_path / "pipelines_key"))
+    chariots_process("pipelines", "-c", str(path), "-p", PIPELINES, "--op-store-auth-token", "store-secret") \
+        .wait_for_port(pipelines_port)
+    monkeypatch.setenv("CHARIOTS_SECRET_KEY_FILE", str(tmp_path / "worker_key"))
+    monkeypatch.setenv("CHARIOTS_OP_STORE_AUTH_TOKEN", "store-secret")
+    worker = chariots_process("workers", "--config", str(path))
+
+    client = ChariotsConfig(path).get_pipelines_client()
+    for expected in (1, 2):  # each job loads the count the last one saved, signed under the config's key
+        response = client.call_pipeline("count")
+        assert response.job_id is not None  # use_for_all: run by the worker
+        deadline = time.monotonic() + 30
+        while response.job_status not in (JobStatus.done, JobStatus.failed):
+            assert time.monotonic() < deadline, f"job still {response.job_status} after 30 s: {worker.stop()}"
+            time.sleep(0.05)
+            response = client.fetch_job(response.job_id, "count")
+        assert response.job_status is JobStatus.done, (response.error, worker.stop())
+        assert response.value == expected
+
+    code, _, err = worker.stop()
+    assert code == 0, err
+    store = OpStoreClient(f"http://{HOST}:{op_store_port}", auth_token="store-secret", secret_key=key)
+    (newest, *_) = sorted(store.get_all_versions_of_op("counter"), key=lambda version: version.creation_time,
+                          reverse=True)
+    assert isinstance(newest, Version)
+    assert store.get_op_bytes_for_version("counter", newest)  # signed by the worker with the config's key
+    assert not (tmp_path / "worker_key").exists()  # the worker never needed a key of its own
