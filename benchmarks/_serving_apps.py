@@ -5,6 +5,8 @@
 """
 from __future__ import annotations
 
+import os
+
 import flask
 import numpy as np
 from sklearn import datasets
@@ -62,7 +64,9 @@ def _trained_pipelines():
 
 def chariots_app() -> flask.Flask:
     pred, _, _ = _trained_pipelines()
-    return PipelinesServer([pred], import_name="bench_chariots")
+    # CHARIOTS_BENCH_METRICS=0 serves without Prometheus metrics, to tell their cost from the rest
+    metrics = os.environ.get("CHARIOTS_BENCH_METRICS", "1") != "0"
+    return PipelinesServer([pred], import_name="bench_chariots", metrics=metrics)
 
 
 def bare_app() -> flask.Flask:
