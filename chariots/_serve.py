@@ -6,9 +6,10 @@ options, calls these functions and prints what they report.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from chariots.errors import ConfigError
 
@@ -16,7 +17,97 @@ if TYPE_CHECKING:
     from chariots.pipelines import Pipeline
 
 __all__ = ["serve_until_stopped", "serve_with_gunicorn", "op_store_app", "import_pipelines", "DEFAULT_WORKERS",
-           "DEFAULT_THREADS", "DEFAULT_TIMEOUT"]
+           "DEFAULT_THREADS", "DEFAULT_TIMEOUT", "warn_if_open", "is_loopback", "listening_addresses",
+           "HOW_TO_SET_TOKEN"]
+
+logger = logging.getLogger("chariots.serve")
+
+#: how to give each server a token, for the warning about a server open to other machines
+HOW_TO_SET_TOKEN = {
+    "op store": "`chariots op-store --auth-token TOKEN` or the CHARIOTS_OP_STORE_AUTH_TOKEN environment variable "
+                "(OpStoreServer(auth_token=...) in Python)",
+    "pipelines server": "`chariots pipelines --auth-token TOKEN` or the CHARIOTS_PIPELINES_AUTH_TOKEN environment "
+                        "variable (PipelinesServer(auth_token=...) in Python)",
+}
+_WHAT_A_STRANGER_CAN_DO = {
+    "op store": "read and overwrite every stored model and pipeline",
+    "pipelines server": "call, load and save every pipeline",
+}
+
+
+def is_loopback(host: str) -> bool:
+    """Whether an address to listen on is reachable from this machine only (``127.0.0.1``,
+    ``::1``, ``localhost``); ``0.0.0.0``, ``::`` and other hosts are not."""
+    import ipaddress
+    import socket
+
+    host = host.strip().strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: loopback only if every address it names is
+        try:
+            addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+        except OSError:
+            return False
+        return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
+
+
+def warn_if_open(what: str, host: str, port: int, auth_token: Optional[str]) -> bool:
+    """Logs a WARNING when a server listens on an address other machines can reach without a
+    token, naming the address and how to set one.
+
+    :param what: ``'op store'`` or ``'pipelines server'``
+    :returns: whether it warned
+    """
+    if auth_token or is_loopback(host):
+        return False
+    shown = f"[{host}]" if ":" in host else host
+    logger.warning(
+        "the %s listens on %s:%s, an address other machines can reach, without an auth token: anyone who reaches "
+        "it can %s. Set a token with %s (clients then send 'Authorization: Bearer <token>'), or listen on "
+        "127.0.0.1", what, shown, port, _WHAT_A_STRANGER_CAN_DO.get(what, "use it"),
+        HOW_TO_SET_TOKEN.get(what, "auth_token="),
+    )
+    return True
+
+
+def listening_addresses() -> List[Tuple[str, int]]:
+    """The TCP addresses this process listens on (a gunicorn worker's inherited listeners), from
+    its open file descriptors; empty where they cannot be listed."""
+    import socket
+
+    folder = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
+    try:
+        descriptors = [int(name) for name in os.listdir(folder)]
+    except (OSError, ValueError):
+        return []
+    found: List[Tuple[str, int]] = []
+    for descriptor in descriptors:
+        try:
+            candidate = socket.socket(fileno=os.dup(descriptor))
+        except OSError:  # not a socket (or already closed)
+            continue
+        try:
+            if candidate.family in (socket.AF_INET, socket.AF_INET6) and candidate.type == socket.SOCK_STREAM \
+                    and candidate.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+                address = candidate.getsockname()
+                found.append((address[0], address[1]))
+        except OSError:
+            pass
+        finally:
+            candidate.close()
+    return sorted(set(found))
+
+
+def warn_if_listening_openly(what: str, auth_token: Optional[str]) -> None:
+    """:func:`warn_if_open` for each address this process listens on (for app factories, which
+    gunicorn calls without telling the address)."""
+    if auth_token:
+        return
+    for host, port in listening_addresses():
+        warn_if_open(what, host, port, auth_token)
 
 #: the production server's defaults: one process of four threads, dropping a request stalled 60 s
 DEFAULT_WORKERS = 1

@@ -213,7 +213,13 @@ def op_store(
     from chariots._serve import op_store_app
 
     config.get_saver()  # a missing or wrong saver fails here, not in every worker
-    _serve(lambda: op_store_app(config, auth_token), host or config.host, port or config.port, "op store", serving)
+    host, port = host or config.host, port or config.port
+    from chariots._logging import configure
+    from chariots._serve import warn_if_open
+
+    configure()  # CHARIOTS_LOG_FORMAT, when set, formats the warning as the servers' lines
+    warn_if_open("op store", host, port, auth_token)
+    _serve(lambda: op_store_app(config, auth_token), host, port, "op store", serving)
 
 
 @cli.command(context_settings=_CONTEXT_SETTINGS, short_help="Serve pipelines.")
@@ -251,8 +257,14 @@ def pipelines(
     config.pipelines_config.check()  # e.g. two pipelines of the same name
     server_kwargs = {"auth_token": auth_token} if auth_token else {}
     pipelines_config = config.pipelines_config
+    host, port = host or pipelines_config.host, port or pipelines_config.port
+    from chariots._logging import configure
+    from chariots._serve import warn_if_open
+
+    configure()  # CHARIOTS_LOG_FORMAT, when set, formats the warning as the servers' lines
+    warn_if_open("pipelines server", host, port, auth_token)
     _serve(lambda: config.get_pipelines_server(op_store_auth_token=op_store_auth_token, **server_kwargs),
-           host or pipelines_config.host, port or pipelines_config.port, "pipelines server", serving)
+           host, port, "pipelines server", serving)
 
 
 @cli.command(context_settings=_CONTEXT_SETTINGS, short_help="Run a worker for asynchronous calls.")

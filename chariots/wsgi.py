@@ -46,9 +46,12 @@ def op_store_app(config_file: Optional[str] = None, auth_token: Optional[str] = 
     :raises ConfigError: if no config is given, or it is invalid (naming the key)
     """
     from chariots._serve import op_store_app as build
+    from chariots._serve import warn_if_listening_openly
 
-    return build(_config(config_file).op_store_config,
-                 auth_token or os.environ.get("CHARIOTS_OP_STORE_AUTH_TOKEN") or None)
+    token = auth_token or os.environ.get("CHARIOTS_OP_STORE_AUTH_TOKEN") or None
+    app = build(_config(config_file).op_store_config, token)
+    warn_if_listening_openly("op store", token)  # gunicorn's listeners, inherited by this worker
+    return app
 
 
 def pipelines_app(config_file: Optional[str] = None, pipelines: Optional[Sequence[str]] = None) -> Any:
@@ -71,7 +74,11 @@ def pipelines_app(config_file: Optional[str] = None, pipelines: Optional[Sequenc
     config.pipelines_config.pipelines.extend(import_pipelines(references))
     config.pipelines_config.check()
     token = os.environ.get("CHARIOTS_PIPELINES_AUTH_TOKEN") or None
-    return config.get_pipelines_server(
+    server = config.get_pipelines_server(
         op_store_auth_token=os.environ.get("CHARIOTS_OP_STORE_AUTH_TOKEN") or None,
         **({"auth_token": token} if token else {}),
     )
+    from chariots._serve import warn_if_listening_openly
+
+    warn_if_listening_openly("pipelines server", token)  # gunicorn's listeners, inherited by this worker
+    return server
