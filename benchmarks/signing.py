@@ -9,6 +9,14 @@
 
 Rounds alternate between the two sides and the medians are compared. Run with
 ``python benchmarks/signing.py``; nothing is asserted.
+
+What the check costs is mostly the HMAC-SHA256 over the 100 MB (about 58 ms on the 2-core
+development machine, where a 100 MB copy takes about as long): the check runs on a view of the
+blob, the copy without the signature is made while the HMAC runs in a thread, and a state read
+from a file is read straight into the bytes returned, its signature apart. Measured there (7
+rounds, medians): in memory 232 -> 186 ms signed vs 118-120 ms unsigned (1.97x -> 1.55x); through
+the embedded store 303 -> 242 ms vs 182 ms (1.66x -> 1.33x). The goal of 1.1x is not met: the
+HMAC alone is about half of the unsigned load, and it must end before a byte is unpickled.
 """
 from __future__ import annotations
 

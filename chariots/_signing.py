@@ -24,7 +24,7 @@ import hashlib
 import os
 import secrets
 import threading
-from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, BinaryIO, Dict, Iterable, List, Optional, Sequence, Union
 
 from chariots.errors import ConfigError, SignatureError
 
@@ -45,6 +45,12 @@ KEY_FILE_NAME = "secret_key"
 JOB_PURPOSE = "chariots.rq-job"
 _SEPARATOR = b"."
 _MIN_KEY_LENGTH = 16
+#: the bytes at the end of a blob that hold its signature (a separator and 43 base64 characters)
+_TAIL = 64
+#: the separator and the 43 base64 characters of an HMAC-SHA256 ending every signed blob
+_SIGNED_TAIL = 44
+#: from this size on, the HMAC runs in a thread while the data is copied out of the blob
+_PARALLEL_CHECK_BYTES = 4 * 1024 * 1024
 
 KeyArgument = Union[str, bytes, None]
 
@@ -104,10 +110,18 @@ def read_or_create_key_file(path: str) -> bytes:
     raise ConfigError(f"cannot read or create the secret key file {path}")  # pragma: no cover
 
 
-def _looks_signed(blob: bytes) -> bool:
+def _looks_signed(blob: Union[bytes, bytearray, memoryview]) -> bool:
     """Whether a blob ends with something shaped like a signature (43 base64url characters)."""
     _, separator, tail = bytes(blob[-64:]).rpartition(_SEPARATOR)
     return bool(separator) and len(tail) == 43 and tail.replace(b"-", b"").replace(b"_", b"").isalnum()
+
+
+def _signature_start(view: memoryview) -> Optional[int]:
+    """Where the separator before the signature is (the last one, within the blob's last
+    :data:`_TAIL` bytes), or None when there is none."""
+    start = max(len(view) - _TAIL, 0)
+    found = bytes(view[start:]).rfind(_SEPARATOR)
+    return None if found < 0 else start + found
 
 
 class SigningKeys:
@@ -173,25 +187,74 @@ class SigningKeys:
         """``data`` followed by its signature for ``purpose``."""
         return self._signer(purpose).sign(data)
 
-    def unsign(self, purpose: str, blob: bytes, what: str) -> bytes:
+    def unsign(self, purpose: str, blob: Union[bytes, bytearray, memoryview], what: str) -> bytes:
         """The data of a blob signed for ``purpose`` under one of the accepted keys.
+
+        The check is itsdangerous' own (its key derivation, its HMAC-SHA256 and constant-time
+        comparison, every accepted key) run on a view of the data, not on a copy: its ``unsign``
+        splits the blob, copying all of it once more, which costs as much as the HMAC for a large
+        model. For a large blob, the copy without the signature (the bytes returned) is made while
+        the HMAC runs in another thread (hashlib releases the GIL), and is returned only once the
+        signature checks.
 
         :param what: the blob, for the message (``"version 1.0.0 of op 'iris'"``)
         :raises SignatureError: if the blob carries no signature, or one no accepted key made
         """
-        from itsdangerous import BadSignature
-
+        view = memoryview(blob).cast("B")
+        cut = _signature_start(view)
+        if cut is None:
+            raise self._refused(blob, what)
+        signer, signature = self._signer(purpose), bytes(view[cut + 1:])
+        data = view[:cut]
+        if len(data) < _PARALLEL_CHECK_BYTES:
+            if signer.verify_signature(data, signature):
+                return data.tobytes()
+            raise self._refused(blob, what)
+        checked: List[bool] = []
+        checking = threading.Thread(target=lambda: checked.append(signer.verify_signature(data, signature)),
+                                    name="chariots-signature-check")
+        checking.start()
         try:
-            return self._signer(purpose).unsign(bytes(blob))
-        except BadSignature:
-            signed = _looks_signed(blob)
-            why = "is signed with a key this process does not accept" if signed else "carries no signature"
-            raise SignatureError(
-                f"{what} is refused: it {why} (accepted: the key from {self.source} and {len(self._old)} old "
-                "key(s)). Only bytes a Chariots process holding the secret key wrote are loaded: give every "
-                "process the same CHARIOTS_SECRET_KEY (or secret_key), list rotated keys in "
-                "CHARIOTS_OLD_SECRET_KEYS, and write it again (save the op, send the job)"
-            ) from None
+            copy = data.tobytes()  # the bytes handed out, made while the HMAC runs
+        finally:
+            checking.join()
+        if checked == [True]:
+            return copy
+        del copy
+        raise self._refused(blob, what)
+
+    def unsign_file(self, purpose: str, stream: BinaryIO, what: str) -> bytes:
+        """:meth:`unsign` for a blob in a file: reads the data part straight into the bytes it
+        returns (its size known from the file), and the signature apart, so the data is never
+        copied to strip the signature; checks it before returning. Streams that are not files of a
+        known size are read whole then unsigned.
+
+        :raises SignatureError: as :meth:`unsign`
+        """
+        try:
+            size = os.fstat(stream.fileno()).st_size - stream.tell()
+        except (AttributeError, OSError, ValueError):
+            return self.unsign(purpose, stream.read(), what)
+        if size < _SIGNED_TAIL:
+            return self.unsign(purpose, stream.read(), what)
+        data = stream.read(size - _SIGNED_TAIL)
+        tail = stream.read(_SIGNED_TAIL + 1)  # one byte more: a file that changed size is not taken as signed
+        if len(data) != size - _SIGNED_TAIL or len(tail) != _SIGNED_TAIL or tail[:1] != _SEPARATOR:
+            # not the separator and 43 characters of an HMAC-SHA256 where expected: the general way
+            return self.unsign(purpose, data + tail + stream.read(), what)
+        if self._signer(purpose).verify_signature(data, tail[1:]):
+            return data
+        raise self._refused(tail, what)
+
+    def _refused(self, blob: Union[bytes, bytearray, memoryview], what: str) -> SignatureError:
+        signed = _looks_signed(blob)
+        why = "is signed with a key this process does not accept" if signed else "carries no signature"
+        return SignatureError(
+            f"{what} is refused: it {why} (accepted: the key from {self.source} and {len(self._old)} old "
+            "key(s)). Only bytes a Chariots process holding the secret key wrote are loaded: give every "
+            "process the same CHARIOTS_SECRET_KEY (or secret_key), list rotated keys in "
+            "CHARIOTS_OLD_SECRET_KEYS, and write it again (save the op, send the job)"
+        )
 
     def sign_state(self, op_name: str, version: object, data: bytes) -> bytes:
         """The bytes of a state as the op store keeps them: signed for that op and version."""
@@ -204,6 +267,11 @@ class SigningKeys:
         """
         short = str(getattr(version, "major", version))[:5]
         return self.unsign(state_purpose(op_name, version), blob, f"version {short} of op {op_name!r}")
+
+    def unsign_state_file(self, op_name: str, version: object, stream: BinaryIO) -> bytes:
+        """:meth:`unsign_state` for a stored state read from a file (see :meth:`unsign_file`)."""
+        short = str(getattr(version, "major", version))[:5]
+        return self.unsign_file(state_purpose(op_name, version), stream, f"version {short} of op {op_name!r}")
 
     def environment(self) -> Dict[str, str]:
         """The environment variables giving these keys to a child process."""

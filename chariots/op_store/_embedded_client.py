@@ -58,8 +58,9 @@ class EmbeddedOpStoreClient(EmbeddedFleetMixin, BaseOpStoreClient):
 
     def get_op_bytes_for_version(self, op_name: str, version: "Version") -> bytes:
         """The bytes saved for one version of an op."""
-        blob = self.service.get_op_bytes_for_version(op_name, version)
-        return self.signing_keys.unsign_state(op_name, version, blob)
+        # the data part is read straight into the bytes returned, the signature apart
+        with self.service.open_op_bytes(op_name, version) as stream:
+            return self.signing_keys.unsign_state_file(op_name, version, stream)
 
     def save_op_bytes(self, op_name: str, version: "Version", op_bytes: bytes) -> None:
         """Saves the bytes of one version of an op, then records the version."""
