@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ["serve_until_stopped", "serve_with_gunicorn", "op_store_app", "import_pipelines", "DEFAULT_WORKERS",
            "DEFAULT_THREADS", "DEFAULT_TIMEOUT", "warn_if_open", "is_loopback", "listening_addresses",
-           "HOW_TO_SET_TOKEN"]
+           "HOW_TO_SET_TOKEN", "give_jobs_the_worker_settings"]
 
 logger = logging.getLogger("chariots.serve")
 
@@ -291,3 +291,22 @@ def op_store_app(config: Any, auth_token: Optional[str] = None) -> Any:
             server_kwargs["db_url"] = config.op_store_db_url
         server = OpStoreServer(config.get_saver(), **server_kwargs)
     return getattr(server, "flask", server)
+
+
+def give_jobs_the_worker_settings(op_store_config: Any, op_store_auth_token: Optional[str]) -> None:
+    """Sets, in a worker's environment, what its jobs' op store clients take from it: a job
+    carries no token nor key (it names the op store by URL), and RQ runs each job in a process
+    forked from the worker, which reads ``CHARIOTS_SECRET_KEY``, ``CHARIOTS_OLD_SECRET_KEYS`` and
+    ``CHARIOTS_OP_STORE_AUTH_TOKEN``.
+
+    :param op_store_config: the config's ``op_store`` section (its ``secret_key`` and
+                            ``old_secret_keys``, when it sets a key)
+    :param op_store_auth_token: the op store's token, when it requires one
+    """
+    from chariots._signing import OLD_SECRET_KEYS_ENV, SECRET_KEY_ENV
+
+    if op_store_config.secret_key is not None:
+        os.environ[SECRET_KEY_ENV] = op_store_config.secret_key
+        os.environ[OLD_SECRET_KEYS_ENV] = ",".join(op_store_config.old_secret_keys or ())
+    if op_store_auth_token:
+        os.environ["CHARIOTS_OP_STORE_AUTH_TOKEN"] = op_store_auth_token

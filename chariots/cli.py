@@ -6,13 +6,15 @@ never a traceback.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import click
 
+from chariots._cli_database import echo_migration_steps as _echo_migration_steps
+from chariots._cli_database import missing_driver as _missing_driver
+from chariots._cli_database import safe_url as _safe_url
 from chariots._template import check_template_context, generate_project, template_directory
 from chariots.errors import ChariotsError, TemplateError
 
@@ -53,6 +55,8 @@ def cli() -> None:
     chariots pipelines -c config.yaml -p my_project.pipelines:pipelines
                                         serve pipelines
     chariots workers -c config.yaml     run a worker for asynchronous calls
+    chariots sign-store -c config.yaml --yes
+                                        sign the states a store kept from before signing
 
     Run `chariots COMMAND --help` for the options of a command.
     """
@@ -111,10 +115,14 @@ def _serving_options(command: Callable) -> Callable:
     return command
 
 
-def _serve(app_factory: Callable[[], Any], host: str, port: int, what: str, serving: Dict[str, int]) -> None:
-    from chariots._serve import serve_with_gunicorn
+def _serve(app_factory: Callable[[], Any], host: str, port: int, what: str, serving: Dict[str, int],
+           auth_token: Optional[str]) -> None:
+    from chariots._logging import configure
+    from chariots._serve import serve_with_gunicorn, warn_if_open
     from chariots.errors import ConfigError
 
+    configure()  # CHARIOTS_LOG_FORMAT, when set, formats the warning as the servers' lines
+    warn_if_open(what, host, port, auth_token)  # a server other machines reach without a token
     try:
         serve_with_gunicorn(app_factory, host, port, what, echo=click.echo, **serving)
     except ConfigError as error:
@@ -213,13 +221,8 @@ def op_store(
     from chariots._serve import op_store_app
 
     config.get_saver()  # a missing or wrong saver fails here, not in every worker
-    host, port = host or config.host, port or config.port
-    from chariots._logging import configure
-    from chariots._serve import warn_if_open
-
-    configure()  # CHARIOTS_LOG_FORMAT, when set, formats the warning as the servers' lines
-    warn_if_open("op store", host, port, auth_token)
-    _serve(lambda: op_store_app(config, auth_token), host, port, "op store", serving)
+    _serve(lambda: op_store_app(config, auth_token), host or config.host, port or config.port, "op store", serving,
+           auth_token)
 
 
 @cli.command(context_settings=_CONTEXT_SETTINGS, short_help="Serve pipelines.")
@@ -257,14 +260,8 @@ def pipelines(
     config.pipelines_config.check()  # e.g. two pipelines of the same name
     server_kwargs = {"auth_token": auth_token} if auth_token else {}
     pipelines_config = config.pipelines_config
-    host, port = host or pipelines_config.host, port or pipelines_config.port
-    from chariots._logging import configure
-    from chariots._serve import warn_if_open
-
-    configure()  # CHARIOTS_LOG_FORMAT, when set, formats the warning as the servers' lines
-    warn_if_open("pipelines server", host, port, auth_token)
     _serve(lambda: config.get_pipelines_server(op_store_auth_token=op_store_auth_token, **server_kwargs),
-           host, port, "pipelines server", serving)
+           host or pipelines_config.host, port or pipelines_config.port, "pipelines server", serving, auth_token)
 
 
 @cli.command(context_settings=_CONTEXT_SETTINGS, short_help="Run a worker for asynchronous calls.")
@@ -307,27 +304,14 @@ def workers(
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     keys = config.job_keys()
-    _give_jobs_the_worker_settings(config, op_store_auth_token)
+    from chariots._serve import give_jobs_the_worker_settings
+
+    give_jobs_the_worker_settings(config.op_store_config, op_store_auth_token)
     run_worker(
         pool.redis, burst=burst, preload=[*pool.preload, *preload],
         abandoned_job_timeout=abandoned_job_timeout or pool.abandoned_job_timeout, echo=click.echo,
         secret_key=keys["secret_key"], old_secret_keys=keys["old_secret_keys"],
     )
-
-
-def _give_jobs_the_worker_settings(config: "ChariotsConfig", op_store_auth_token: Optional[str]) -> None:
-    """Sets, in this worker's environment, what its jobs' op store clients take from it: a job
-    carries no token nor key (it names the op store by URL), and RQ runs each job in a process
-    forked from this one, which reads ``CHARIOTS_SECRET_KEY``, ``CHARIOTS_OLD_SECRET_KEYS`` and
-    ``CHARIOTS_OP_STORE_AUTH_TOKEN``."""
-    from chariots._signing import OLD_SECRET_KEYS_ENV, SECRET_KEY_ENV
-
-    store = config.op_store_config
-    if store.secret_key is not None:
-        os.environ[SECRET_KEY_ENV] = store.secret_key
-        os.environ[OLD_SECRET_KEYS_ENV] = ",".join(store.old_secret_keys or ())
-    if op_store_auth_token:
-        os.environ[_OP_STORE_TOKEN] = op_store_auth_token
 
 
 # --------------------------------------------------------------------------- database
@@ -348,45 +332,6 @@ def _upgrade(db_url: str, revision: str) -> None:
         raise click.ClickException(f"cannot upgrade the op store database {_safe_url(db_url)}: {reason}") from None
     except CommandError as error:
         raise click.ClickException(f"cannot upgrade the op store database {_safe_url(db_url)}: {error}") from None
-
-
-@contextlib.contextmanager
-def _echo_migration_steps() -> Iterator[None]:
-    """Echoes a line per migration step Alembic runs (its ``Running upgrade`` log records)."""
-    import logging
-
-    class EchoSteps(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            message = record.getMessage()
-            if message.startswith("Running upgrade"):
-                click.echo(f"  step: {message.replace('Running upgrade', 'upgrade', 1)}")
-
-    migration_logger = logging.getLogger("alembic.runtime.migration")
-    handler, level = EchoSteps(logging.INFO), migration_logger.level
-    migration_logger.addHandler(handler)
-    migration_logger.setLevel(logging.INFO)
-    try:
-        yield
-    finally:
-        migration_logger.removeHandler(handler)
-        migration_logger.setLevel(level)
-
-
-#: database drivers and the extra that installs them
-_DRIVER_EXTRAS = {"psycopg": "postgres"}
-
-
-def _missing_driver(error: ImportError, db_url: str) -> Exception:
-    from chariots.errors import MissingExtraError
-
-    package = (error.name or "").split(".")[0]
-    if package in _DRIVER_EXTRAS:
-        return MissingExtraError(package, _DRIVER_EXTRAS[package])
-    return click.ClickException(
-        f"cannot upgrade the op store database {_safe_url(db_url)}: its database driver is not installed "
-        f"({error}): install it with pip, or use a driver of an extra (postgresql+psycopg://: "
-        "`pip install chariots[postgres]`)"
-    )
 
 
 @cli.command(
@@ -424,14 +369,30 @@ def db_upgrade(config_file: Optional[str], db_url: Optional[str], revision: str)
     click.echo(f"Op store database {_safe_url(db_url)} is at revision {revision}")
 
 
-def _safe_url(db_url: str) -> str:
-    """The database URL with its password masked, for messages."""
-    from sqlalchemy.engine import make_url
+@cli.command(
+    "sign-store", context_settings=_CONTEXT_SETTINGS,
+    short_help="Sign the states a store kept from before signing.",
+)
+@_config_option
+@click.option("--yes", is_flag=True, help="Sign them (without it, only list what would be signed).")
+def sign_store(config_file: Optional[str], yes: bool) -> None:
+    """Sign, under the configured key (op_store.secret_key, else CHARIOTS_SECRET_KEY, else the
+    user's key file), the states of an op store that carry no signature: those a store kept from
+    before Chariots signed them. Signing vouches for them (every process holding the key will
+    unpickle them): run it once, op store stopped, on a store only trusted processes wrote to.
+    States signed under another key are left as they are.
+    """
+    if config_file is None:
+        raise click.UsageError("--config is required: sign-store needs the op store's saver and database")
+    store = _load_config(config_file).op_store_config
+    if store.op_store_db_url is None:
+        raise click.ClickException(f"config file {config_file!r} has no op_store.op_store_db_url: the states "
+                                   "to sign are the ones its database records")
+    from chariots.op_store import sign_store as sign
 
-    try:
-        return make_url(db_url).render_as_string(hide_password=True)
-    except Exception:
-        return "<the given database URL>"
+    report = sign(store.get_saver(), store.op_store_db_url, store.secret_key, store.old_secret_keys, dry_run=not yes)
+    for line in report.lines():
+        click.echo(line)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,6 +6,7 @@ from chariots.op_store import savers
 from chariots.op_store._embedded_client import EmbeddedOpStoreClient
 from chariots.op_store._op_store import OpStoreServer
 from chariots.op_store._op_store_client import BaseOpStoreClient, OpStoreClient
+from chariots.op_store._sign_store import SignStoreReport, sign_store
 from chariots.op_store.migrations import upgrade_database
 
 __all__ = [
@@ -15,4 +16,6 @@ __all__ = [
     "EmbeddedOpStoreClient",
     "savers",
     "upgrade_database",
+    "sign_store",
+    "SignStoreReport",
 ]
