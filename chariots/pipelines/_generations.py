@@ -111,6 +111,24 @@ def generation_graph(pipeline: "Pipeline", flat: FlatGraph, store: "OpStoreProto
     return replaced_graph(pipeline, new_ops)
 
 
+def state_changed(pipeline: "Pipeline") -> bool:
+    """Whether a run left an op in a state other than the one it was loaded, saved or staged in
+    (an ML op that trained; a plain loadable op whose bytes moved): only then is there a training
+    to stage, so a serving pipeline holding a plain loadable op does not upload its models per call."""
+    for leaf in iter_leaves(pipeline):
+        if not leaf.is_loadable or not leaf.op.holds_state:
+            continue
+        op = leaf.op
+        pinned = getattr(op, "_state_version", None)
+        if pinned is None:
+            return True
+        # an op versioning its own state (every ML op) says so without serializing its model
+        current = op.op_version if op._versions_itself() else op.version_for_state(op.serialize())
+        if current != pinned:
+            return True
+    return False
+
+
 def stage_training(pipeline: "Pipeline", store: "OpStoreProtocol") -> List["StateRecord"]:
     """Uploads the states a training run left in a pipeline's ops and stages their records, so
     that a save in any process commits them; each op is pinned to the staged version."""

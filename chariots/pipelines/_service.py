@@ -180,7 +180,7 @@ class PipelinesService:
             with self._locks[pipeline_name]:
                 response = self._run(pipeline_name, served.snapshot(), pipeline_input)
                 store = self.op_store_client
-                if self.generations is not None and store is not None:
+                if self.generations is not None and store is not None and _generations.state_changed(served):
                     # the training must outlive this process: a save in any process commits it
                     _generations.stage_training(served, store)
                     response = PipelineResponse(response.value, _versions_of(served))
