@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Callable, Dict, List, Optional
 from chariots._wire import public_reason
 from chariots.errors import ServiceUnavailableError, VersionError
 from chariots.pipelines._lineage import FlatGraph, iter_leaves, short, version_error
-from chariots.pipelines._persistence import _load_state, _same_code, replaced_graph, snapshot_states
+from chariots.pipelines._persistence import _load_state, _same_code, pin_states, replaced_graph, snapshot_states
 
 if TYPE_CHECKING:
     from chariots.pipelines._pipeline import Pipeline, _Graph
@@ -137,8 +137,7 @@ def stage_training(pipeline: "Pipeline", store: "OpStoreProtocol") -> List["Stat
         store.upload_op_bytes(record.op_name, record.version, state_bytes)
     store.stage_training(pipeline.name, [leaf.name for leaf in iter_leaves(pipeline)],
                          [record for _, _, record in states])
-    for leaf, state_bytes, record in states:
-        leaf.op.pin_state(record.version, state_bytes, record.lineage)
+    pin_states(states)
     return [record for _, _, record in states]
 
 

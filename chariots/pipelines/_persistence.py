@@ -28,19 +28,24 @@ if TYPE_CHECKING:
 logger = logging.getLogger("chariots.pipelines")
 
 
+def snapshot_state(leaf: "BaseNode") -> Tuple["BaseNode", bytes, StateRecord]:
+    """A stateful op's node, its bytes, and what to record of it, read at one moment."""
+    op = leaf.op
+    state_bytes = op.serialize()
+    version = op.version_for_state(state_bytes)
+    lineage = dict(op.training_lineage) if op.training_lineage is not None else None
+    return leaf, state_bytes, StateRecord(leaf.name, version, op.class_path, op.class_version.major, lineage)
+
+
 def snapshot_states(pipeline: "Pipeline") -> List[Tuple["BaseNode", bytes, StateRecord]]:
     """Each stateful op holding a state: its node, its bytes, and what to record of it."""
-    states = []
-    for leaf in iter_leaves(pipeline):
-        if not leaf.is_loadable or not leaf.op.holds_state:
-            continue
-        op = leaf.op
-        state_bytes = op.serialize()
-        version = op.version_for_state(state_bytes)
-        lineage = dict(op.training_lineage) if op.training_lineage is not None else None
-        states.append((leaf, state_bytes, StateRecord(leaf.name, version, op.class_path, op.class_version.major,
-                                                      lineage)))
-    return states
+    return [snapshot_state(leaf) for leaf in iter_leaves(pipeline) if leaf.is_loadable and leaf.op.holds_state]
+
+
+def pin_states(states: List[Tuple["BaseNode", bytes, StateRecord]]) -> None:
+    """Tells each op the state it now holds is the one stored (or staged) under its record's version."""
+    for leaf, state_bytes, record in states:
+        leaf.op.pin_state(record.version, state_bytes, record.lineage)
 
 
 def store_states(pipeline: "Pipeline", store: "OpStoreProtocol", only_unknown_ops: bool = False) -> None:
@@ -69,8 +74,7 @@ def store_states(pipeline: "Pipeline", store: "OpStoreProtocol", only_unknown_op
         store.commit_save(pipeline.name, node_names, [state[2] for state in states])
     for inner in _nested_pipelines(pipeline):  # a pipeline used as a node is known to the store too
         store.register_new_pipeline(inner)
-    for leaf, state_bytes, record in states:
-        leaf.op.pin_state(record.version, state_bytes, record.lineage)
+    pin_states(states)
 
 
 def _nested_pipelines(pipeline: "Pipeline") -> List["Pipeline"]:

@@ -40,12 +40,3 @@ def to_jsonable(value: Any) -> Any:
         f"the pipeline output holds a {type(value).__name__}, which cannot be sent as JSON: "
         "end the pipeline with an op returning lists, numbers, strings or dicts"
     )
-
-
-def __getattr__(name: str):
-    # JobStatus and PipelineResponse moved to chariots.pipelines._response (import them from chariots.pipelines)
-    if name in ("JobStatus", "PipelineResponse"):
-        from chariots.pipelines import _response
-
-        return getattr(_response, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -97,17 +97,13 @@ class Node(BaseNode):
         """
         if not self.is_loadable:
             return None
-        from chariots.pipelines._persistence import _same_code
+        from chariots.pipelines._persistence import _load_state, _same_code
 
         stored = store_to_look_in.get_op_states(self.name)
         states = [state for state in stored if _same_code(self._op, state, stored)]
         if not states or self._op.op_version == states[-1].version:
             return None
-        state_bytes = store_to_look_in.get_op_bytes_for_version(self.name, states[-1].version)
-        new_op = copy.copy(self._op)
-        new_op.load(state_bytes)
-        new_op.pin_state(states[-1].version, state_bytes, states[-1].lineage)
-        return self.with_op(new_op)
+        return self.with_op(_load_state(self.name, self._op, states[-1], store_to_look_in))
 
     def check_version_compatibility(
         self, upstream_node: BaseNode, store_to_look_in: "OpStoreProtocol"
@@ -149,14 +145,10 @@ class Node(BaseNode):
             self._op.save(store)
             return self.node_version
         if self.is_loadable and self._op.holds_state:
-            from chariots.pipelines._persistence import StateRecord
+            from chariots.pipelines._persistence import pin_states, snapshot_state
 
-            op = self._op
-            state_bytes = op.serialize()
-            version = op.version_for_state(state_bytes)
-            lineage = dict(op.training_lineage) if op.training_lineage is not None else None
-            store.upload_op_bytes(self.name, version, state_bytes)
-            record = StateRecord(self.name, version, op.class_path, op.class_version.major, lineage)
-            store.commit_save(None, [], [record])
-            op.pin_state(version, state_bytes, lineage)
+            state = snapshot_state(self)
+            store.upload_op_bytes(self.name, state[2].version, state[1])
+            store.commit_save(None, [], [state[2]])
+            pin_states([state])
         return self.node_version
