@@ -42,7 +42,7 @@ docs: $(STAMP)
 	$(BIN)/sphinx-build -W -b html docs docs/_build/html
 
 bench: $(STAMP)
-	for bench in benchmarks/*.py; do $(BIN)/python $$bench || exit 1; done
+	for bench in benchmarks/[!_]*.py; do $(BIN)/python -m benchmarks.$$(basename $$bench .py) || exit 1; done
 
 clean:
 	rm -rf build dist *.egg-info docs/_build .pytest_cache

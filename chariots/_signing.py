@@ -1,5 +1,10 @@
 """Signed blobs: every byte string a Chariots process writes to the op store or to Redis carries
-an HMAC-SHA256 of its bytes, checked before anything reads (let alone unpickles) them.
+an HMAC-SHA256 signature, checked before anything unpickles it.
+
+A job (payload, meta, result) carries the HMAC-SHA256 of its bytes. A model state carries the
+HMAC-SHA256 of its *manifest*, which authenticates its bytes chunk by chunk on every core (see
+:mod:`chariots._manifest`): checking a 100 MB model then costs a fraction of loading it. States
+signed before manifests (an HMAC-SHA256 of the bytes themselves) are still accepted.
 
 Signing uses :class:`itsdangerous.Signer` (what Flask signs its sessions with): it derives one key
 per purpose from the secret key (``key_derivation="hmac"``), so a signed job payload is no valid
@@ -21,11 +26,22 @@ Where the key comes from, first found wins:
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import secrets
 import threading
-from typing import TYPE_CHECKING, BinaryIO, Dict, Iterable, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, BinaryIO, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
+from chariots._manifest import (
+    LEGACY_TAIL_BYTES,
+    STATE_TAIL_BYTES,
+    encode_tail,
+    legacy_signature,
+    looks_signed,
+    manifest,
+    new_nonce,
+    parse_tail,
+)
 from chariots.errors import ConfigError, SignatureError
 
 if TYPE_CHECKING:
@@ -47,10 +63,6 @@ _SEPARATOR = b"."
 _MIN_KEY_LENGTH = 16
 #: the bytes at the end of a blob that hold its signature (a separator and 43 base64 characters)
 _TAIL = 64
-#: the separator and the 43 base64 characters of an HMAC-SHA256 ending every signed blob
-_SIGNED_TAIL = 44
-#: from this size on, the HMAC runs in a thread while the data is copied out of the blob
-_PARALLEL_CHECK_BYTES = 4 * 1024 * 1024
 
 KeyArgument = Union[str, bytes, None]
 
@@ -61,6 +73,10 @@ def state_purpose(op_name: str, version: object) -> str:
     parts = [getattr(version, part, None) for part in ("major", "minor", "patch")]
     identity = "_".join(map(str, parts)) if None not in parts else str(version)
     return f"chariots.op-state\x00{op_name}\x00{identity}"
+
+
+def _state_name(op_name: str, version: object) -> str:
+    return f"version {str(getattr(version, 'major', version))[:5]} of op {op_name!r}"
 
 
 def check_key(key: KeyArgument, what: str) -> bytes:
@@ -108,12 +124,6 @@ def read_or_create_key_file(path: str) -> bytes:
         finally:
             os.unlink(temporary)
     raise ConfigError(f"cannot read or create the secret key file {path}")  # pragma: no cover
-
-
-def _looks_signed(blob: Union[bytes, bytearray, memoryview]) -> bool:
-    """Whether a blob ends with something shaped like a signature (43 base64url characters)."""
-    _, separator, tail = bytes(blob[-64:]).rpartition(_SEPARATOR)
-    return bool(separator) and len(tail) == 43 and tail.replace(b"-", b"").replace(b"_", b"").isalnum()
 
 
 def _signature_start(view: memoryview) -> Optional[int]:
@@ -188,66 +198,22 @@ class SigningKeys:
         return self._signer(purpose).sign(data)
 
     def unsign(self, purpose: str, blob: Union[bytes, bytearray, memoryview], what: str) -> bytes:
-        """The data of a blob signed for ``purpose`` under one of the accepted keys.
+        """The data of a blob signed by :meth:`sign` for ``purpose`` under one of the accepted keys.
 
         The check is itsdangerous' own (its key derivation, its HMAC-SHA256 and constant-time
-        comparison, every accepted key) run on a view of the data, not on a copy: its ``unsign``
-        splits the blob, copying all of it once more, which costs as much as the HMAC for a large
-        model. For a large blob, the copy without the signature (the bytes returned) is made while
-        the HMAC runs in another thread (hashlib releases the GIL), and is returned only once the
-        signature checks.
+        comparison, every accepted key), run on a view of the data rather than on a copy.
 
-        :param what: the blob, for the message (``"version 1.0.0 of op 'iris'"``)
+        :param what: the blob, for the message (``"job 1234"``)
         :raises SignatureError: if the blob carries no signature, or one no accepted key made
         """
         view = memoryview(blob).cast("B")
         cut = _signature_start(view)
-        if cut is None:
-            raise self._refused(blob, what)
-        signer, signature = self._signer(purpose), bytes(view[cut + 1:])
-        data = view[:cut]
-        if len(data) < _PARALLEL_CHECK_BYTES:
-            if signer.verify_signature(data, signature):
-                return data.tobytes()
-            raise self._refused(blob, what)
-        checked: List[bool] = []
-        checking = threading.Thread(target=lambda: checked.append(signer.verify_signature(data, signature)),
-                                    name="chariots-signature-check")
-        checking.start()
-        try:
-            copy = data.tobytes()  # the bytes handed out, made while the HMAC runs
-        finally:
-            checking.join()
-        if checked == [True]:
-            return copy
-        del copy
+        if cut is not None and self._signer(purpose).verify_signature(view[:cut], bytes(view[cut + 1:])):
+            return view[:cut].tobytes()
         raise self._refused(blob, what)
 
-    def unsign_file(self, purpose: str, stream: BinaryIO, what: str) -> bytes:
-        """:meth:`unsign` for a blob in a file: reads the data part straight into the bytes it
-        returns (its size known from the file), and the signature apart, so the data is never
-        copied to strip the signature; checks it before returning. Streams that are not files of a
-        known size are read whole then unsigned.
-
-        :raises SignatureError: as :meth:`unsign`
-        """
-        try:
-            size = os.fstat(stream.fileno()).st_size - stream.tell()
-        except (AttributeError, OSError, ValueError):
-            return self.unsign(purpose, stream.read(), what)
-        if size < _SIGNED_TAIL:
-            return self.unsign(purpose, stream.read(), what)
-        data = stream.read(size - _SIGNED_TAIL)
-        tail = stream.read(_SIGNED_TAIL + 1)  # one byte more: a file that changed size is not taken as signed
-        if len(data) != size - _SIGNED_TAIL or len(tail) != _SIGNED_TAIL or tail[:1] != _SEPARATOR:
-            # not the separator and 43 characters of an HMAC-SHA256 where expected: the general way
-            return self.unsign(purpose, data + tail + stream.read(), what)
-        if self._signer(purpose).verify_signature(data, tail[1:]):
-            return data
-        raise self._refused(tail, what)
-
     def _refused(self, blob: Union[bytes, bytearray, memoryview], what: str) -> SignatureError:
-        signed = _looks_signed(blob)
+        signed = looks_signed(blob)
         why = "is signed with a key this process does not accept" if signed else "carries no signature"
         return SignatureError(
             f"{what} is refused: it {why} (accepted: the key from {self.source} and {len(self._old)} old "
@@ -256,22 +222,86 @@ class SigningKeys:
             "CHARIOTS_OLD_SECRET_KEYS, and write it again (save the op, send the job)"
         )
 
-    def sign_state(self, op_name: str, version: object, data: bytes) -> bytes:
-        """The bytes of a state as the op store keeps them: signed for that op and version."""
-        return self.sign(state_purpose(op_name, version), data)
+    def _state_signers(self, op_name: str, version: object) -> Tuple["Signer", "Signer"]:
+        # one purpose deriving the chunks' key, another signing the manifest: a key for one is none for the other
+        purpose = state_purpose(op_name, version)
+        return self._signer(purpose + "\x00chunks"), self._signer(purpose + "\x00manifest")
 
-    def unsign_state(self, op_name: str, version: object, blob: bytes) -> bytes:
-        """The bytes of a stored state, once its signature checks.
+    def sign_state(self, op_name: str, version: object, data: Union[bytes, bytearray, memoryview]) -> bytes:
+        """The bytes of a state as the op store keeps them: its data, then the signature of its
+        manifest for that op and version (see :mod:`chariots._manifest`)."""
+        chunks, manifests = self._state_signers(op_name, version)
+        nonce = new_nonce()
+        signature = manifests.get_signature(manifest(chunks.derive_key(), nonce, data))
+        return b"".join([data, encode_tail(nonce, signature)])
+
+    def _manifest_checks(self, op_name: str, version: object, data: Union[bytes, memoryview], nonce: bytes,
+                         signature: bytes) -> bool:
+        from itsdangerous import BadData, base64_decode
+
+        chunks, manifests = self._state_signers(op_name, version)
+        try:
+            expected = base64_decode(signature)
+        except BadData:
+            return False
+        for secret in reversed(chunks.secret_keys):  # the newest key first: the manifest depends on the key
+            body = manifest(chunks.derive_key(secret), nonce, data)
+            if hmac.compare_digest(manifests.algorithm.get_signature(manifests.derive_key(secret), body), expected):
+                return True
+        return False
+
+    def unsign_state(self, op_name: str, version: object, blob: Union[bytes, bytearray, memoryview]) -> bytes:
+        """The bytes of a stored state, once its signature checks (a manifest signature, or the
+        HMAC-SHA256 of the bytes of a state signed before manifests).
 
         :raises SignatureError: naming the op and version when it does not
         """
-        short = str(getattr(version, "major", version))[:5]
-        return self.unsign(state_purpose(op_name, version), blob, f"version {short} of op {op_name!r}")
+        view = memoryview(blob).cast("B")
+        nonce_signature = parse_tail(bytes(view[-STATE_TAIL_BYTES:])) if len(view) >= STATE_TAIL_BYTES else None
+        if nonce_signature is not None:
+            data = view[:-STATE_TAIL_BYTES]
+            if self._manifest_checks(op_name, version, data, *nonce_signature):
+                return data.tobytes()
+        else:
+            signature = legacy_signature(bytes(view[-LEGACY_TAIL_BYTES:]))
+            data = view[:len(view) - LEGACY_TAIL_BYTES]
+            if signature is not None and self._signer(state_purpose(op_name, version)).verify_signature(data,
+                                                                                                       signature):
+                return data.tobytes()
+        raise self._refused(blob, _state_name(op_name, version))
+
+    def unsign_state_parts(self, op_name: str, version: object, data: bytes, tail: bytes) -> bytes:
+        """``data``, once the signature ``tail`` read apart from it (the blob's last
+        :data:`~chariots._manifest.STATE_TAIL_BYTES`) checks: the data is not copied to strip the
+        signature. Another tail (a state signed before manifests) is checked on the blob rejoined.
+
+        :raises SignatureError: naming the op and version when it does not
+        """
+        nonce_signature = parse_tail(tail)
+        if nonce_signature is None:
+            return self.unsign_state(op_name, version, b"".join([data, tail]))
+        if self._manifest_checks(op_name, version, data, *nonce_signature):
+            return data
+        raise self._refused(tail, _state_name(op_name, version))
 
     def unsign_state_file(self, op_name: str, version: object, stream: BinaryIO) -> bytes:
-        """:meth:`unsign_state` for a stored state read from a file (see :meth:`unsign_file`)."""
-        short = str(getattr(version, "major", version))[:5]
-        return self.unsign_file(state_purpose(op_name, version), stream, f"version {short} of op {op_name!r}")
+        """:meth:`unsign_state` for a stored state read from a file: its data is read straight
+        into the bytes returned (the file's size is known), its signature apart. Streams that are
+        not files of a known size are read whole.
+
+        :raises SignatureError: naming the op and version when it does not
+        """
+        try:
+            size = os.fstat(stream.fileno()).st_size - stream.tell()
+        except (AttributeError, OSError, ValueError):
+            size = -1
+        if size < STATE_TAIL_BYTES:
+            return self.unsign_state(op_name, version, stream.read())
+        data = stream.read(size - STATE_TAIL_BYTES)
+        tail = stream.read(STATE_TAIL_BYTES + 1)  # one byte more: a file that grew is not taken as signed
+        if len(data) != size - STATE_TAIL_BYTES or len(tail) != STATE_TAIL_BYTES:
+            return self.unsign_state(op_name, version, data + tail + stream.read())
+        return self.unsign_state_parts(op_name, version, data, tail)
 
     def environment(self) -> Dict[str, str]:
         """The environment variables giving these keys to a child process."""

@@ -31,15 +31,31 @@ class Transport(Protocol):
         json: Any = None,
         data: Optional[bytes] = None,
         params: Optional[Mapping[str, str]] = None,
+        split_tail: int = 0,
     ) -> RawResponse:
         """Sends ``method route`` with a JSON body, or raw bytes as ``application/octet-stream``.
 
+        :param split_tail: read the last bytes of a successful answer's body apart, into
+            :attr:`RawResponse.tail`, when the transport can without copying the body (a
+            transport that cannot answers the body whole, and an empty tail)
         :raises ServiceUnavailableError: if the other side cannot be reached
         """
 
 
 def _auth_headers(auth_token: Optional[str]) -> dict:
     return {"Authorization": f"Bearer {auth_token}"} if auth_token else {}
+
+
+def _read_body(response: Any, split_tail: int) -> Tuple[bytes, bytes]:
+    """The body of a streamed ``requests`` response, in one read (much faster for large models than
+    requests' small chunks); with its last ``split_tail`` bytes in a second read when asked, for a
+    success of known length, so that the body is never copied to strip them."""
+    length = response.headers.get("Content-Length", "")
+    if (split_tail and response.status_code < 300 and length.isdigit() and int(length) >= split_tail
+            and not response.headers.get("Content-Encoding")):
+        body = response.raw.read(int(length) - split_tail, decode_content=True)
+        return body, response.raw.read(decode_content=True)
+    return response.raw.read(decode_content=True), b""
 
 
 class HTTPTransport:
@@ -86,6 +102,7 @@ class HTTPTransport:
         json: Any = None,
         data: Optional[bytes] = None,
         params: Optional[Mapping[str, str]] = None,
+        split_tail: int = 0,
     ) -> RawResponse:
         """Sends one request over HTTP (see :class:`Transport`)."""
         import requests
@@ -98,14 +115,13 @@ class HTTPTransport:
                 timeout=self.timeout, stream=True,
             )
             with response:
-                # one read of the whole body: much faster for large models than requests' small chunks
-                body = response.raw.read(decode_content=True)
+                body, tail = _read_body(response, split_tail)
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             raise with_public_message(ServiceUnavailableError(
                 f"{self.target} is unreachable ({method} {route}): {exc}; check that the server is running "
                 "at that URL"
             ), f"the {self.service} is unreachable") from exc
-        return RawResponse(response.status_code, body, response.headers.get("Content-Type", ""))
+        return RawResponse(response.status_code, body, response.headers.get("Content-Type", ""), tail)
 
     def close(self) -> None:
         """Closes the pooled connections."""
@@ -141,8 +157,10 @@ class WSGITransport:
         json: Any = None,
         data: Optional[bytes] = None,
         params: Optional[Mapping[str, str]] = None,
+        split_tail: int = 0,
     ) -> RawResponse:
-        """Calls the app with a request built in memory (see :class:`Transport`)."""
+        """Calls the app with a request built in memory (see :class:`Transport`; the body comes
+        whole)."""
         from werkzeug.test import EnvironBuilder, run_wsgi_app
 
         kwargs: dict = {"method": method, "query_string": params, "headers": self._headers}

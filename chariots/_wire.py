@@ -44,11 +44,14 @@ _BY_STATUS: Dict[int, Type[errors.ChariotsError]] = {
 
 
 class RawResponse(NamedTuple):
-    """What a transport got back: status code, body bytes and content type."""
+    """What a transport got back: status code, body bytes and content type; and, when the request
+    asked for its last bytes apart and the transport could read them so, those bytes (``body`` is
+    then the rest)."""
 
     status: int
     body: bytes
     content_type: str
+    tail: bytes = b""
 
 
 def error_body(error_type: str, message: str, request_id: Optional[str] = None) -> Dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Set, Tuple
 from urllib.parse import quote
 
 from chariots import errors
+from chariots._manifest import STATE_TAIL_BYTES
 from chariots._signing import KeySource, SigningKeys
 from chariots._transport import HTTPTransport, Transport
 from chariots._wire import RawResponse, error_from_response
@@ -54,6 +55,7 @@ class BaseOpStoreClient(FleetClientMixin):
         json_body: Any = None,
         data: Optional[bytes] = None,
         params: Optional[Mapping[str, str]] = None,
+        split_tail: int = 0,
     ) -> RawResponse:
         """Sends one request to the op store and returns its raw answer, whatever its status.
 
@@ -62,9 +64,10 @@ class BaseOpStoreClient(FleetClientMixin):
         :param json_body: a body to send as JSON
         :param data: raw bytes to send as an ``application/octet-stream`` body
         :param params: query string parameters
+        :param split_tail: how many of the body's last bytes to read apart (see :class:`Transport`)
         :raises ServiceUnavailableError: if the op store cannot be reached
         """
-        return self._transport.send(method, route, json=json_body, data=data, params=params)
+        return self._transport.send(method, route, json=json_body, data=data, params=params, split_tail=split_tail)
 
     # ------------------------------------------------------------------ generic requests
 
@@ -121,8 +124,11 @@ class BaseOpStoreClient(FleetClientMixin):
         :raises NotFoundError: if the op or that version was never saved
         """
         check_op_name(op_name)
-        blob = self._checked("GET", _bytes_route(op_name, version)).body
-        return self.signing_keys.unsign_state(op_name, version, blob)
+        # the signature read apart from the data over HTTP: the data is handed out without a copy
+        response = self._checked("GET", _bytes_route(op_name, version), split_tail=STATE_TAIL_BYTES)
+        if response.tail:
+            return self.signing_keys.unsign_state_parts(op_name, version, response.body, response.tail)
+        return self.signing_keys.unsign_state(op_name, version, response.body)
 
     def save_op_bytes(self, op_name: str, version: Version, op_bytes: bytes) -> None:
         """Saves the bytes of one version of an op; the store records the version once they are saved.

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
-from chariots._signing import SigningKeys, _looks_signed
+from chariots._manifest import looks_signed
+from chariots._signing import SigningKeys
 from chariots.errors import ChariotsError, SignatureError
 from chariots.op_store._database import OpStoreDatabase
 from chariots.op_store._names import op_bytes_path
@@ -120,7 +121,7 @@ def sign_service_states(service: OpStoreService, keys: SigningKeys, dry_run: boo
             try:
                 keys.unsign_state(op_name, version, blob)
             except SignatureError:
-                if _looks_signed(blob):
+                if looks_signed(blob):
                     report.refused.append(state)
                     continue
                 if not dry_run:

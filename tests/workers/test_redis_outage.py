@@ -48,5 +48,6 @@ def test_the_workers_command_reconnects_after_each_redis_outage(private_redis, t
         output = log.read()
         log.close()
     assert "Traceback" not in output, output
-    assert "could not connect to Redis" in output, output  # it did see the outages
+    # no check of RQ's "could not connect" line: redis-py may retry a command across a short outage
+    # and reconnect without the worker noticing; the job done on each new, empty Redis is the proof
     assert output.rstrip().endswith("Worker stopped"), output

@@ -1,0 +1,125 @@
+"""The manifest of a model state: what its signature covers, computed on every core.
+
+A state of 100 MB is checked before every load, and one HMAC-SHA256 over its bytes, a single
+stream at ~1.4 GB/s, takes as long as half the load itself on a two-core machine. So the bytes are
+cut into chunks of :data:`CHUNK_BYTES`, each authenticated with AES-GMAC (NIST SP 800-38D: AES-GCM
+with the chunk as associated data and nothing to encrypt, ~6 GB/s per core with AES-NI) under a
+key derived from the secret key for the op and version, on a pool of threads (the ``cryptography``
+package lets go of the GIL); the manifest lists the length, the chunk size, the nonce and every
+chunk's tag in order, and the HMAC-SHA256 of the manifest is the state's signature.
+
+Changing, moving, dropping or adding a chunk changes a tag, and no tag can be computed without the
+secret key, so the manifest stands for the bytes: a state whose manifest signature checks holds
+the bytes that were signed. The nonce (random, per signature) is never reused with the same key,
+which GMAC needs; the tags are never stored, only their HMAC.
+
+A signed state ends with :data:`STATE_TAIL_BYTES`: ``~``, the nonce (11 base64url characters) and
+the signature (43). States signed before manifests end with ``.`` and an HMAC-SHA256 of their bytes
+(:data:`LEGACY_TAIL_BYTES`).
+"""
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import struct
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import List, Optional, Tuple, Union
+
+Buffer = Union[bytes, bytearray, memoryview]
+
+#: the bytes are authenticated by chunks of this size, on several threads
+CHUNK_BYTES = 4 * 1024 * 1024
+NONCE_BYTES = 8
+#: the mark opening a manifest signature
+MANIFEST_MARK = b"~"
+#: the mark opening the signature of a state signed before manifests (an HMAC of its bytes)
+LEGACY_MARK = b"."
+_NONCE_CHARS = 11
+SIGNATURE_CHARS = 43
+#: the last bytes of a signed state: the mark, the nonce and the HMAC-SHA256 of the manifest
+STATE_TAIL_BYTES = 1 + _NONCE_CHARS + SIGNATURE_CHARS
+#: the last bytes of a state signed before manifests: the mark and an HMAC-SHA256 of the bytes
+LEGACY_TAIL_BYTES = 1 + SIGNATURE_CHARS
+_HEADER = b"chariots.state-manifest.aes-gmac-chunks.v1\x00"
+
+_pool: Optional[ThreadPoolExecutor] = None
+_pool_lock = threading.Lock()
+
+
+def _forget_pool_in_child() -> None:
+    # a forked child (a gunicorn worker) has none of its parent's threads: it starts its own pool
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool_in_child)
+
+
+def _chunk_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            workers = max(2, min(4, os.cpu_count() or 1))
+            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chariots-chunks")
+        return _pool
+
+
+def new_nonce() -> bytes:
+    """A fresh random nonce for one signature."""
+    return secrets.token_bytes(NONCE_BYTES)
+
+
+def manifest(chunk_key: bytes, nonce: bytes, data: Buffer) -> bytes:
+    """The manifest of ``data``: a header, its length, the chunk size, the nonce and the AES-GMAC
+    tag of each chunk under ``chunk_key`` (32 bytes) with the nonce and the chunk's index.
+    """
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    view = memoryview(data).cast("B")
+
+    def tag(index: int) -> bytes:
+        start = index * CHUNK_BYTES
+        # GMAC: nothing encrypted, the chunk authenticated; a nonce per chunk, unique for this key
+        return AESGCM(chunk_key).encrypt(nonce + index.to_bytes(4, "big"), b"", view[start:start + CHUNK_BYTES])
+
+    count = max(1, -(-len(view) // CHUNK_BYTES))
+    tags: List[bytes] = list(_chunk_pool().map(tag, range(count))) if count > 1 else [tag(0)]
+    return b"".join([_HEADER, struct.pack(">QQ", len(view), CHUNK_BYTES), nonce, *tags])
+
+
+def encode_tail(nonce: bytes, signature: bytes) -> bytes:
+    """The end of a signed state: the mark, the nonce and the manifest's signature."""
+    return b"".join([MANIFEST_MARK, base64.urlsafe_b64encode(nonce).rstrip(b"="), signature])
+
+
+def _is_base64(characters: bytes, length: int) -> bool:
+    return len(characters) == length and characters.replace(b"-", b"").replace(b"_", b"").isalnum()
+
+
+def parse_tail(tail: bytes) -> Optional[Tuple[bytes, bytes]]:
+    """The nonce and signature of a manifest tail, or None when ``tail`` is not one."""
+    if len(tail) != STATE_TAIL_BYTES or tail[:1] != MANIFEST_MARK:
+        return None
+    nonce, signature = tail[1:1 + _NONCE_CHARS], tail[1 + _NONCE_CHARS:]
+    if not (_is_base64(nonce, _NONCE_CHARS) and _is_base64(signature, SIGNATURE_CHARS)):
+        return None
+    return base64.urlsafe_b64decode(nonce + b"="), signature
+
+
+def legacy_signature(tail: bytes) -> Optional[bytes]:
+    """The signature ending a state signed before manifests, or None when ``tail`` does not end so."""
+    end = tail[-LEGACY_TAIL_BYTES:]
+    if len(end) == LEGACY_TAIL_BYTES and end[:1] == LEGACY_MARK and _is_base64(end[1:], SIGNATURE_CHARS):
+        return end[1:]
+    return None
+
+
+def looks_signed(blob: Buffer) -> bool:
+    """Whether a blob ends with something shaped like a state's or a job's signature."""
+    end = bytes(memoryview(blob).cast("B")[-64:])
+    if parse_tail(end[-STATE_TAIL_BYTES:]) is not None:
+        return True
+    _, separator, signature = end.rpartition(LEGACY_MARK)
+    return bool(separator) and _is_base64(signature, SIGNATURE_CHARS)
