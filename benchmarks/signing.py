@@ -18,8 +18,8 @@
 Rounds alternate between the two sides and the medians are compared. Run from the repository root:
 ``python -m benchmarks.signing [--rounds N]``; nothing is asserted.
 
-A state's signature is an HMAC-SHA256 of its manifest: the SHA-256 of each 4 MiB chunk, hashed on
-every core (see ``chariots/_signing.py``). Before, it was one HMAC-SHA256 over the 100 MB, a single
+A state's signature is an HMAC-SHA256 of its manifest: an AES-GMAC tag of each 4 MiB chunk,
+computed on every core (see ``chariots/_manifest.py``). Before, it was one HMAC-SHA256 over the 100 MB, a single
 stream of ~58-74 ms on the 2-core development machine, as long as half the load: 1.55x-2.05x in
 memory and 1.33x through the embedded store.
 """

@@ -51,9 +51,10 @@ def _read_body(response: Any, split_tail: int) -> Tuple[bytes, bytes]:
     requests' small chunks); with its last ``split_tail`` bytes in a second read when asked, for a
     success of known length, so that the body is never copied to strip them."""
     length = response.headers.get("Content-Length", "")
-    if (split_tail and response.status_code < 300 and length.isdigit() and int(length) >= split_tail
-            and not response.headers.get("Content-Encoding")):
-        body = response.raw.read(int(length) - split_tail, decode_content=True)
+    size = int(length) if length.isascii() and length.isdigit() else -1  # "²" is a digit, not an int
+    encoded = bool(response.headers.get("Content-Encoding"))
+    if split_tail and response.status_code < 300 and size >= split_tail and not encoded:
+        body = response.raw.read(size - split_tail, decode_content=True)
         return body, response.raw.read(decode_content=True)
     return response.raw.read(decode_content=True), b""
 

@@ -143,6 +143,9 @@ def _worker_class():
             settings = heartbeat_settings(abandoned_job_timeout)
             kwargs.setdefault("job_monitoring_interval", settings["interval"])
             kwargs.setdefault("maintenance_interval", max(1, int(abandoned_job_timeout)))
+            # an idle worker waits for a job this long (RQ: worker_ttl - 15 s) before its next
+            # heartbeat: short enough to notice a Redis that restarted empty (see heartbeat)
+            kwargs.setdefault("worker_ttl", 15 + max(5, int(abandoned_job_timeout)))
             kwargs.setdefault("work_horse_killed_handler", record_work_horse_killed)
             super().__init__(*args, **kwargs)
             self.heartbeat_ttl = settings["ttl"]
@@ -155,6 +158,16 @@ def _worker_class():
 
         def get_heartbeat_ttl(self, job: Any) -> int:
             return self.heartbeat_ttl
+
+        def heartbeat(self, timeout: Optional[int] = None, pipeline: Any = None) -> None:
+            if pipeline is None and not self.connection.hexists(self.key, "birth"):
+                # Redis lost this worker's registration (it restarted empty): without it the
+                # worker still takes jobs, but pools count no worker (n_workers 0)
+                self.log.warning("Worker %s: Redis no longer knows this worker (restarted?): registering it again",
+                                 self.name)
+                self.connection.delete(self.key)
+                self.register_birth()
+            super().heartbeat(timeout, pipeline)
 
         def request_stop(self, signum: Any, frame: Any) -> None:
             self.stop_requested = True

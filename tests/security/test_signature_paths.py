@@ -123,7 +123,7 @@ def _check_in_child(blob: bytes, queue) -> None:
     queue.put(SigningKeys(KEY).unsign_state(OP, VERSION, blob) == payload(3 * CHUNK_BYTES))
 
 
-def test_a_forked_process_checks_states_with_its_own_hashing_threads():
+def test_a_forked_process_checks_states_with_its_own_chunk_threads():
     # gunicorn forks its workers after the master may have checked states: the child's pool is its own
     keys, data = SigningKeys(KEY), payload(3 * CHUNK_BYTES)
     blob = keys.sign_state(OP, VERSION, data)

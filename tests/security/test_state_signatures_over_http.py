@@ -91,3 +91,31 @@ def test_states_signed_before_manifests_load_over_http(store, size):
     with pytest.raises(SignatureError, match="is signed with a key this process does not accept"):
         other.get_op_bytes_for_version("model", version(1))
     other.close()
+
+
+def test_a_content_length_that_is_no_number_reads_the_body_whole():
+    # "²" passes str.isdigit() but not int(): the answer must still come back, whole, not as a ValueError
+    import socket
+    import threading
+
+    body = b"x" * 100
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def answer_once():
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall("HTTP/1.1 200 OK\r\nContent-Length: \u00b2\r\nConnection: close\r\n\r\n".encode("latin-1")
+                               + body)
+
+    server = threading.Thread(target=answer_once, daemon=True)
+    server.start()
+    transport = HTTPTransport(f"http://127.0.0.1:{port}", "op store", timeout=10)
+    try:
+        answer = transport.send("GET", "/ops/model/versions/x", split_tail=STATE_TAIL_BYTES)
+    finally:
+        transport.close()
+        server.join(10)
+        listener.close()
+    assert (answer.status, answer.body, answer.tail) == (200, body, b"")

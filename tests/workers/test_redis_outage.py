@@ -51,3 +51,48 @@ def test_the_workers_command_reconnects_after_each_redis_outage(private_redis, t
     # no check of RQ's "could not connect" line: redis-py may retry a command across a short outage
     # and reconnect without the worker noticing; the job done on each new, empty Redis is the proof
     assert output.rstrip().endswith("Worker stopped"), output
+
+
+def test_a_worker_registers_again_when_redis_restarts_empty(private_redis, tmp_path):
+    # RQ counts workers from their registration in Redis: a Redis restarted without its data
+    # forgets them, and a pool would report no worker while one is taking jobs
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "pipelines_workers:\n  worker_type: rq\n  worker_pool_kwargs:\n"
+        f"    redis_kwargs: {{host: 127.0.0.1, port: {private_redis.port}, username: {private_redis.USER}, "
+        f"password: {private_redis.password}}}\n"
+    )
+    command = [sys.executable, "-m", "chariots.cli", "workers", "-c", str(config),
+               "--abandoned-job-timeout", str(SHORT_BOUND)]
+    log = open(tmp_path / "worker.log", "w+")
+    worker = WorkerProcess(subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True))
+
+    def counted_within(seconds: float) -> float:
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            try:
+                if RQWorkerPool(redis=private_redis.connection()).n_workers == 1:
+                    return time.monotonic() - started
+            except Exception:  # Redis still starting
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"the pool counts no worker {seconds} s after Redis restarted")
+
+    try:
+        counted_within(30)
+        for _ in range(2):
+            private_redis.kill()
+            time.sleep(1.0)
+            private_redis.start()  # same port, empty
+            # an idle worker's heartbeat comes every max(5, abandoned job timeout) s, plus RQ's reconnect wait
+            assert counted_within(20) < 20
+            assert worker.is_alive()
+        assert worker.stop(timeout=10) == 0
+    finally:
+        worker.kill()
+        log.seek(0)
+        output = log.read()
+        log.close()
+    assert output.count("Redis no longer knows this worker") >= 2, output
+    assert "Traceback" not in output, output
