@@ -13,7 +13,8 @@ from tests.workers.worker_ops import is_odd_pipeline
 OUTAGES = (0.5, 2.0, 4.0)  # seconds without Redis: a blip, then longer than RQ's first retries
 
 
-def test_the_workers_command_reconnects_after_each_redis_outage(private_redis, tmp_path):
+def start_workers_command(private_redis, tmp_path):
+    """``chariots workers`` on the private Redis, its output going to a log file."""
     config = tmp_path / "config.yaml"
     config.write_text(
         "pipelines_workers:\n  worker_type: rq\n  worker_pool_kwargs:\n"
@@ -25,6 +26,19 @@ def test_the_workers_command_reconnects_after_each_redis_outage(private_redis, t
     log = open(tmp_path / "worker.log", "w+")
     worker = WorkerProcess(subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True))
+    return worker, log
+
+
+def stop_and_read(worker, log) -> str:
+    worker.kill()
+    log.seek(0)
+    output = log.read()
+    log.close()
+    return output
+
+
+def test_the_workers_command_reconnects_after_each_redis_outage(private_redis, tmp_path):
+    worker, log = start_workers_command(private_redis, tmp_path)
     pipeline = is_odd_pipeline()
 
     def one_job(value):
@@ -43,10 +57,7 @@ def test_the_workers_command_reconnects_after_each_redis_outage(private_redis, t
             assert worker.is_alive()
         assert worker.stop(timeout=10) == 0
     finally:
-        worker.kill()
-        log.seek(0)
-        output = log.read()
-        log.close()
+        output = stop_and_read(worker, log)
     assert "Traceback" not in output, output
     # no check of RQ's "could not connect" line: redis-py may retry a command across a short outage
     # and reconnect without the worker noticing; the job done on each new, empty Redis is the proof
@@ -56,17 +67,7 @@ def test_the_workers_command_reconnects_after_each_redis_outage(private_redis, t
 def test_a_worker_registers_again_when_redis_restarts_empty(private_redis, tmp_path):
     # RQ counts workers from their registration in Redis: a Redis restarted without its data
     # forgets them, and a pool would report no worker while one is taking jobs
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        "pipelines_workers:\n  worker_type: rq\n  worker_pool_kwargs:\n"
-        f"    redis_kwargs: {{host: 127.0.0.1, port: {private_redis.port}, username: {private_redis.USER}, "
-        f"password: {private_redis.password}}}\n"
-    )
-    command = [sys.executable, "-m", "chariots.cli", "workers", "-c", str(config),
-               "--abandoned-job-timeout", str(SHORT_BOUND)]
-    log = open(tmp_path / "worker.log", "w+")
-    worker = WorkerProcess(subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True))
+    worker, log = start_workers_command(private_redis, tmp_path)
 
     def counted_within(seconds: float) -> float:
         started = time.monotonic()
@@ -90,9 +91,6 @@ def test_a_worker_registers_again_when_redis_restarts_empty(private_redis, tmp_p
             assert worker.is_alive()
         assert worker.stop(timeout=10) == 0
     finally:
-        worker.kill()
-        log.seek(0)
-        output = log.read()
-        log.close()
+        output = stop_and_read(worker, log)
     assert output.count("Redis no longer knows this worker") >= 2, output
     assert "Traceback" not in output, output
