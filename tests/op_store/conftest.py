@@ -7,6 +7,8 @@ from typing import Iterator, Tuple
 import pytest
 
 from chariots.op_store import OpStoreClient, OpStoreServer
+from chariots.op_store._database import OpStoreDatabase
+from chariots.op_store._service import OpStoreService
 from chariots.op_store.savers import BaseSaver, FileSaver, GoogleStorageSaver
 
 BACKENDS = [
@@ -69,3 +71,27 @@ def file_server(saver_root, tmp_path) -> Iterator[OpStoreServer]:
 def http(file_server):
     """Flask's test client of ``file_server``."""
     return file_server.flask.test_client()
+
+
+@pytest.fixture(params=["sqlite-file", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path) -> str:
+    """The op store service's database: a SQLite file, or a fresh schema in PostgreSQL."""
+    if request.param == "sqlite-file":
+        return f"sqlite:///{tmp_path / 'op_store.db'}"
+    return request.getfixturevalue("postgres_schema_url")
+
+
+@pytest.fixture
+def database(db_url) -> Iterator[OpStoreDatabase]:
+    """The op store's database handle on ``db_url``, closed after the test."""
+    database = OpStoreDatabase(db_url)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def service(saver_root, database) -> OpStoreService:
+    """An op store service on a FileSaver and ``database``, started (tables created)."""
+    service = OpStoreService(FileSaver(str(saver_root)), database)
+    service.start()
+    return service

@@ -7,7 +7,7 @@ import io
 import os
 import socket
 import threading
-from typing import BinaryIO, Iterator, List, Optional
+from typing import BinaryIO, List, Optional
 
 import pytest
 from sqlalchemy import func, select
@@ -46,30 +46,9 @@ class FailingSaver(FileSaver):
         raise OSError(28, "No space left on device")
 
 
-@pytest.fixture(params=["sqlite-file", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path) -> str:
-    if request.param == "sqlite-file":
-        return f"sqlite:///{tmp_path / 'op_store.db'}"
-    return request.getfixturevalue("postgres_schema_url")
-
-
-@pytest.fixture
-def database(db_url) -> Iterator[OpStoreDatabase]:
-    database = OpStoreDatabase(db_url)
-    yield database
-    database.close()
-
-
 @pytest.fixture
 def saver_root(tmp_path) -> str:
     return str(tmp_path / "saver")
-
-
-@pytest.fixture
-def service(saver_root, database) -> OpStoreService:
-    service = OpStoreService(FileSaver(saver_root), database)
-    service.start()
-    return service
 
 
 def stored_rows(database: OpStoreDatabase) -> int:

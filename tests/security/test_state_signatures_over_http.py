@@ -106,8 +106,8 @@ def test_a_content_length_that_is_no_number_reads_the_body_whole():
         connection, _ = listener.accept()
         with connection:
             connection.recv(65536)
-            connection.sendall("HTTP/1.1 200 OK\r\nContent-Length: \u00b2\r\nConnection: close\r\n\r\n".encode("latin-1")
-                               + body)
+            head = "HTTP/1.1 200 OK\r\nContent-Length: \u00b2\r\nConnection: close\r\n\r\n"
+            connection.sendall(head.encode("latin-1") + body)
 
     server = threading.Thread(target=answer_once, daemon=True)
     server.start()
