@@ -4,10 +4,7 @@
   pipeline's next generation; every server process follows the newest one
   (:mod:`chariots.pipelines._generations`).
 - **Staged trainings.** A training run uploads its states' bytes and stages their records; a
-  save of the pipeline, in whichever process, commits the newest staged training. Each staging
-  sweeps the pipeline's trainings superseded for :data:`STAGED_GRACE_SECONDS` (no save will
-  commit them) and deletes their bytes that no save committed and nothing else holds, so a
-  pipeline trained often and saved seldom does not fill the saver.
+  save of the pipeline, in whichever process, commits the newest staged training.
 
 Mixed into :class:`~chariots.op_store._service.OpStoreService`, whose ``database`` and
 ``saver`` it uses.
@@ -15,11 +12,10 @@ Mixed into :class:`~chariots.op_store._service.OpStoreService`, whose ``database
 
 from __future__ import annotations
 
-import logging
 import time
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, List, Optional
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from chariots.errors import BadRequestError, NotFoundError
@@ -30,13 +26,7 @@ from chariots.op_store.models import DBServedGeneration, DBStagedTraining
 from chariots.pipelines import Generation, StateRecord
 from chariots.versioning import Version
 
-__all__ = ["FleetServiceMixin", "commit_records", "STAGED_GRACE_SECONDS"]
-
-logger = logging.getLogger(__name__)
-
-#: how long a staged training stays once a newer one superseded it, and how long bytes must have
-#: stayed unwritten before a sweep deletes them: far longer than any save takes to commit
-STAGED_GRACE_SECONDS = 600.0
+__all__ = ["FleetServiceMixin", "commit_records"]
 
 
 def _generation(row: DBServedGeneration) -> Generation:
@@ -62,16 +52,8 @@ def commit_records(session: Session, pipeline_name: Optional[str], node_names: L
         repository.record_pipeline(session, pipeline_name, node_names)
 
 
-def _staged_states(rows) -> Set[Tuple[str, str]]:
-    """The (op name, version text) of every state of staged training rows."""
-    return {(state["op_name"], state["version"]) for row in rows for state in row.states}
-
-
 class FleetServiceMixin:
     """Served generations and staged trainings (see the module doc)."""
-
-    #: how long a superseded staged training, and bytes nothing wrote since, are kept
-    staged_grace_seconds: float = STAGED_GRACE_SECONDS
 
     # ------------------------------------------------------------------ served generations
 
@@ -150,52 +132,6 @@ class FleetServiceMixin:
         )
         with self.database.session() as session:
             repository.in_transaction(session, lambda s: s.add(row))
-        try:
-            self.sweep_staged_trainings(name)
-        except Exception:  # the training is staged: a failed sweep only leaves bytes for the next one
-            logger.warning("could not sweep the superseded staged trainings of pipeline %r", name, exc_info=True)
-
-    def sweep_staged_trainings(self, pipeline_name: str, superseded_for: Optional[float] = None,
-                               unchanged_for: Optional[float] = None) -> List[Tuple[str, Version]]:
-        """Drops the staged trainings of a pipeline that a newer one superseded at least
-        ``superseded_for`` seconds ago (a save commits only the newest), then deletes the bytes of
-        their states that no save committed, no other staged training holds, and nothing wrote
-        within ``unchanged_for`` seconds (both default to :attr:`staged_grace_seconds`).
-
-        :returns: the states whose bytes were deleted
-        """
-        name = check_node_name(pipeline_name, "pipeline name")
-        limit = time.time() - (self.staged_grace_seconds if superseded_for is None else superseded_for)
-        unchanged_for = self.staged_grace_seconds if unchanged_for is None else unchanged_for
-
-        def drop(session: Session) -> List[Tuple[str, Version]]:
-            newest_old = session.scalar(select(func.max(DBStagedTraining.id)).where(
-                DBStagedTraining.pipeline_name == name, DBStagedTraining.staged_at <= limit))
-            if newest_old is None:
-                return []
-            dropped = list(session.scalars(select(DBStagedTraining).where(
-                DBStagedTraining.pipeline_name == name, DBStagedTraining.id < newest_old)))
-            if not dropped:
-                return []
-            session.execute(delete(DBStagedTraining).where(DBStagedTraining.id.in_([row.id for row in dropped])))
-            held = _staged_states(session.scalars(select(DBStagedTraining)))
-            orphans = []
-            for op_name, text in sorted(_staged_states(row for row in dropped if not row.committed) - held):
-                version = Version.parse(text)
-                op = repository.find_op(session, op_name)
-                if op is None or repository.find_version(session, op, version) is None:  # never committed
-                    orphans.append((op_name, version))
-            return orphans
-
-        with self.database.session() as session:
-            orphans = repository.in_transaction(session, drop)
-        deleted = [(op_name, version) for op_name, version in orphans
-                   if self.saver.delete_unchanged(op_bytes_path(op_name, version), unchanged_for)]
-        if deleted:
-            logger.info("deleted the bytes of %d state(s) of superseded trainings of pipeline %r that no save "
-                        "committed: %s", len(deleted), name,
-                        ", ".join(f"{op_name} {str(version.major)[:5]}" for op_name, version in deleted))
-        return deleted
 
     def commit_staged_training(self, pipeline_name: str) -> Optional[List[StateRecord]]:
         """Commits the newest staged training of a pipeline, in one transaction with its lineage.

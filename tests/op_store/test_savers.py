@@ -188,15 +188,3 @@ def test_importing_chariots_and_its_savers_stays_light():
 
     assert light.stdout.strip() == "False"
     assert "google.cloud.storage" not in savers.stdout
-
-
-@pytest.mark.gcs
-def test_google_storage_saver_deletes_only_objects_left_unwritten(gcs_bucket):
-    bucket_name, client_kwargs = gcs_bucket
-    saver = GoogleStorageSaver("sweep", bucket_name, client_kwargs)
-    saver.save(b"state", "op/state")
-    assert saver.delete_unchanged("op/state", 3600) is False  # written a moment ago: an upload may be on it
-    assert saver.load("op/state") == b"state"
-    assert saver.delete_unchanged("op/state", 0) is True
-    assert not saver.exists("op/state")
-    assert saver.delete_unchanged("op/state", 0) is False  # nothing left

@@ -80,17 +80,6 @@ class BaseSaver(ABC):
             return False
         return True
 
-    def delete_unchanged(self, path: str, unchanged_for: float) -> bool:
-        """Deletes the bytes saved at a path, unless something wrote them within the last
-        ``unchanged_for`` seconds (the op store sweeps bytes no save committed with it, and keeps
-        those an upload may have just rewritten). A saver that cannot delete keeps everything.
-
-        :param path: where the bytes were saved, relative to the saver's root
-        :param unchanged_for: how long the bytes must have stayed unwritten, in seconds
-        :returns: whether they were deleted (False when missing, written lately, or never deleted)
-        """
-        return False
-
     @staticmethod
     def relative_parts(path: str) -> list[str]:
         """Splits a saver path into its segments, refusing anything that could escape the root.

@@ -90,34 +90,6 @@ class FileSaver(BaseSaver):
         """Whether ``root_path/path`` is a file."""
         return os.path.isfile(self._full_path(path))
 
-    def delete_unchanged(self, path: str, unchanged_for: float) -> bool:
-        """Deletes ``root_path/path`` unless it was written within ``unchanged_for`` seconds.
-
-        The file is first renamed aside, then checked: a file an upload put in place meanwhile
-        (another inode, or written lately) is put back rather than deleted.
-        """
-        import secrets
-        import time
-
-        full_path = self._full_path(path)
-        try:
-            if os.stat(full_path).st_mtime > time.time() - unchanged_for:
-                return False
-            aside = os.path.join(os.path.dirname(full_path), f"{_TEMP_PREFIX}sweep-{secrets.token_hex(6)}")
-            os.rename(full_path, aside)
-        except FileNotFoundError:
-            return False
-        try:
-            if os.stat(aside).st_mtime > time.time() - unchanged_for:  # an upload landed before the rename
-                try:
-                    os.link(aside, full_path)
-                except FileExistsError:  # and another one since: it is the newest, keep it
-                    pass
-                return False
-            return True
-        finally:
-            os.remove(aside)
-
     def sweep_temporary_files(self, stale_after: float = 300.0) -> List[str]:
         """Removes the ``.tmp-*`` files a killed write left under the root (the op store's start
         calls it).

@@ -113,23 +113,6 @@ class GoogleStorageSaver(BaseSaver):
             raise FileNotFoundError(f"no object {name!r} in bucket {self.bucket_name!r}")
         return blob.open("rb", chunk_size=_READ_CHUNK_SIZE)
 
-    def delete_unchanged(self, path: str, unchanged_for: float) -> bool:
-        """Deletes the object at ``root_path/path`` unless it was written within ``unchanged_for``
-        seconds; the deletion is conditional on the object's generation, so an object an upload
-        replaced meanwhile is kept."""
-        import time
-
-        from google.api_core.exceptions import NotFound, PreconditionFailed
-
-        blob = self.bucket.get_blob(self._blob_name(path))
-        if blob is None or blob.updated is None or blob.updated.timestamp() > time.time() - unchanged_for:
-            return False
-        try:
-            blob.delete(if_generation_match=blob.generation)
-        except (NotFound, PreconditionFailed):
-            return False
-        return True
-
     def exists(self, path: str) -> bool:
         """Whether an object exists at ``root_path/path`` in the bucket."""
         return self.bucket.blob(self._blob_name(path)).exists()
