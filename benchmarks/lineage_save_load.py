@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -158,13 +157,17 @@ def worker(store_kind: str, directory: str) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = None
     if store_kind == "http":
+        from op_store_io import free_port, wait_for_port  # a worker runs as a script of this folder
+
         from chariots.op_store import OpStoreClient
 
         port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "--serve", directory, str(port)], env=os.environ.copy()
+        server = subprocess.Popen(  # the op store server of op_store_io.py, on this side's code
+            [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "op_store_io.py"), "--serve",
+             os.path.join(directory, "saver"), os.path.join(directory, "op_store.db"), str(port)],
+            env=os.environ.copy(),
         )
-        wait_for_port(port)
+        wait_for_port(port, timeout=60.0)
         store = OpStoreClient(f"http://127.0.0.1:{port}")
     else:
         from chariots.op_store import EmbeddedOpStoreClient
@@ -201,38 +204,6 @@ def worker(store_kind: str, directory: str) -> None:
 def _state_versions(pipeline) -> Dict[str, object]:
     """The version of every op with a state, by name."""
     return {node.name: version for node, version in pipeline.get_pipeline_versions().items() if node.is_loadable}
-
-
-def serve_store(directory: str, port: str) -> None:
-    """The op store server of a worker: a FileSaver and a SQLite file under ``directory``."""
-    import logging
-
-    from werkzeug.serving import make_server
-
-    from chariots.op_store import OpStoreServer
-    from chariots.op_store.savers import FileSaver
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = OpStoreServer(FileSaver(os.path.join(directory, "saver")), db_url=f"sqlite:///{directory}/op_store.db")
-    make_server("127.0.0.1", int(port), server.flask, threaded=True).serve_forever()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 # ------------------------------------------------------------------ the driver
@@ -331,7 +302,5 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--worker":
         worker(sys.argv[2], sys.argv[3])
-    elif len(sys.argv) == 4 and sys.argv[1] == "--serve":
-        serve_store(sys.argv[2], sys.argv[3])
     else:
         main()

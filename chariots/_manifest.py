@@ -14,8 +14,8 @@ the bytes that were signed. The nonce (random, per signature) is never reused wi
 which GMAC needs; the tags are never stored, only their HMAC.
 
 A signed state ends with :data:`STATE_TAIL_BYTES`: ``~``, the nonce (11 base64url characters) and
-the signature (43). States signed before manifests end with ``.`` and an HMAC-SHA256 of their bytes
-(:data:`LEGACY_TAIL_BYTES`).
+the signature (43). A job, and a state signed before manifests, ends with ``.`` and the HMAC-SHA256
+of its bytes (:data:`HMAC_TAIL_BYTES`, itsdangerous' format).
 """
 from __future__ import annotations
 
@@ -34,14 +34,14 @@ CHUNK_BYTES = 4 * 1024 * 1024
 NONCE_BYTES = 8
 #: the mark opening a manifest signature
 MANIFEST_MARK = b"~"
-#: the mark opening the signature of a state signed before manifests (an HMAC of its bytes)
-LEGACY_MARK = b"."
+#: the mark opening an HMAC-SHA256 of the bytes themselves (a job's, an earlier state's)
+HMAC_MARK = b"."
 _NONCE_CHARS = 11
 SIGNATURE_CHARS = 43
 #: the last bytes of a signed state: the mark, the nonce and the HMAC-SHA256 of the manifest
 STATE_TAIL_BYTES = 1 + _NONCE_CHARS + SIGNATURE_CHARS
-#: the last bytes of a state signed before manifests: the mark and an HMAC-SHA256 of the bytes
-LEGACY_TAIL_BYTES = 1 + SIGNATURE_CHARS
+#: the last bytes of a blob signed over its bytes: the mark and an HMAC-SHA256 of the bytes
+HMAC_TAIL_BYTES = 1 + SIGNATURE_CHARS
 _HEADER = b"chariots.state-manifest.aes-gmac-chunks.v1\x00"
 
 _pool: Optional[ThreadPoolExecutor] = None
@@ -108,18 +108,15 @@ def parse_tail(tail: bytes) -> Optional[Tuple[bytes, bytes]]:
     return base64.urlsafe_b64decode(nonce + b"="), signature
 
 
-def legacy_signature(tail: bytes) -> Optional[bytes]:
-    """The signature ending a state signed before manifests, or None when ``tail`` does not end so."""
-    end = tail[-LEGACY_TAIL_BYTES:]
-    if len(end) == LEGACY_TAIL_BYTES and end[:1] == LEGACY_MARK and _is_base64(end[1:], SIGNATURE_CHARS):
+def hmac_signature(blob: Buffer) -> Optional[bytes]:
+    """The HMAC-SHA256 ending a blob signed over its bytes, or None when ``blob`` does not end so."""
+    end = bytes(memoryview(blob).cast("B")[-HMAC_TAIL_BYTES:])
+    if len(end) == HMAC_TAIL_BYTES and end[:1] == HMAC_MARK and _is_base64(end[1:], SIGNATURE_CHARS):
         return end[1:]
     return None
 
 
 def looks_signed(blob: Buffer) -> bool:
-    """Whether a blob ends with something shaped like a state's or a job's signature."""
-    end = bytes(memoryview(blob).cast("B")[-64:])
-    if parse_tail(end[-STATE_TAIL_BYTES:]) is not None:
-        return True
-    _, separator, signature = end.rpartition(LEGACY_MARK)
-    return bool(separator) and _is_base64(signature, SIGNATURE_CHARS)
+    """Whether a blob ends with something shaped like a signature: a manifest's or an HMAC's."""
+    end = bytes(memoryview(blob).cast("B")[-STATE_TAIL_BYTES:])
+    return parse_tail(end) is not None or hmac_signature(end) is not None

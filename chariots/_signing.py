@@ -33,10 +33,11 @@ import threading
 from typing import TYPE_CHECKING, BinaryIO, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from chariots._manifest import (
-    LEGACY_TAIL_BYTES,
+    HMAC_MARK,
+    HMAC_TAIL_BYTES,
     STATE_TAIL_BYTES,
     encode_tail,
-    legacy_signature,
+    hmac_signature,
     looks_signed,
     manifest,
     new_nonce,
@@ -59,10 +60,7 @@ SECRET_KEY_FILE_ENV = "CHARIOTS_SECRET_KEY_FILE"
 KEY_FILE_NAME = "secret_key"
 #: what RQ jobs (payloads, meta, results) are signed for
 JOB_PURPOSE = "chariots.rq-job"
-_SEPARATOR = b"."
 _MIN_KEY_LENGTH = 16
-#: the bytes at the end of a blob that hold its signature (a separator and 43 base64 characters)
-_TAIL = 64
 
 KeyArgument = Union[str, bytes, None]
 
@@ -126,14 +124,6 @@ def read_or_create_key_file(path: str) -> bytes:
     raise ConfigError(f"cannot read or create the secret key file {path}")  # pragma: no cover
 
 
-def _signature_start(view: memoryview) -> Optional[int]:
-    """Where the separator before the signature is (the last one, within the blob's last
-    :data:`_TAIL` bytes), or None when there is none."""
-    start = max(len(view) - _TAIL, 0)
-    found = bytes(view[start:]).rfind(_SEPARATOR)
-    return None if found < 0 else start + found
-
-
 class SigningKeys:
     """The secret key signing new blobs and the older keys still accepted when checking one.
 
@@ -187,7 +177,7 @@ class SigningKeys:
 
             with self._lock:
                 # itsdangerous signs with the last key and accepts any of them
-                signer = Signer([*reversed(self._old), self._current], salt=purpose, sep=_SEPARATOR,
+                signer = Signer([*reversed(self._old), self._current], salt=purpose, sep=HMAC_MARK,
                                 key_derivation="hmac", digest_method=hashlib.sha256)
                 if len(self._signers) < 4096:  # one per op state at most: keep the cache bounded
                     self._signers[purpose] = signer
@@ -207,10 +197,15 @@ class SigningKeys:
         :raises SignatureError: if the blob carries no signature, or one no accepted key made
         """
         view = memoryview(blob).cast("B")
-        cut = _signature_start(view)
-        if cut is not None and self._signer(purpose).verify_signature(view[:cut], bytes(view[cut + 1:])):
-            return view[:cut].tobytes()
+        if self._hmac_checks(purpose, view):
+            return view[:len(view) - HMAC_TAIL_BYTES].tobytes()
         raise self._refused(blob, what)
+
+    def _hmac_checks(self, purpose: str, view: memoryview) -> bool:
+        """Whether ``view`` ends with an HMAC-SHA256 of the rest, for ``purpose``, under an accepted key."""
+        signature = hmac_signature(view)
+        return signature is not None and self._signer(purpose).verify_signature(
+            view[:len(view) - HMAC_TAIL_BYTES], signature)
 
     def _refused(self, blob: Union[bytes, bytearray, memoryview], what: str) -> SignatureError:
         signed = looks_signed(blob)
@@ -257,17 +252,13 @@ class SigningKeys:
         :raises SignatureError: naming the op and version when it does not
         """
         view = memoryview(blob).cast("B")
-        nonce_signature = parse_tail(bytes(view[-STATE_TAIL_BYTES:])) if len(view) >= STATE_TAIL_BYTES else None
+        nonce_signature = parse_tail(bytes(view[-STATE_TAIL_BYTES:]))
         if nonce_signature is not None:
-            data = view[:-STATE_TAIL_BYTES]
+            data = view[:len(view) - STATE_TAIL_BYTES]
             if self._manifest_checks(op_name, version, data, *nonce_signature):
                 return data.tobytes()
-        else:
-            signature = legacy_signature(bytes(view[-LEGACY_TAIL_BYTES:]))
-            data = view[:len(view) - LEGACY_TAIL_BYTES]
-            if signature is not None and self._signer(state_purpose(op_name, version)).verify_signature(data,
-                                                                                                       signature):
-                return data.tobytes()
+        elif self._hmac_checks(state_purpose(op_name, version), view):
+            return view[:len(view) - HMAC_TAIL_BYTES].tobytes()
         raise self._refused(blob, _state_name(op_name, version))
 
     def unsign_state_parts(self, op_name: str, version: object, data: bytes, tail: bytes) -> bytes:
