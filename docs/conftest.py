@@ -18,12 +18,13 @@ use: without it the page is skipped, except under ``CI=true`` where it fails.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 from pathlib import Path
 from typing import Iterator
 
 import pytest
+
+from tests.conftest import stop_process_group
 
 # Keras 3 runs on JAX in this project; choose it before anything imports keras
 os.environ.setdefault("KERAS_BACKEND", "jax")
@@ -91,13 +92,7 @@ def _worker_processes(monkeypatch: pytest.MonkeyPatch) -> Iterator[list]:
     monkeypatch.setattr(RQWorkerPool, "spawn_worker", spawn_and_track)
     yield processes
     for process in processes:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(10)
+        stop_process_group(process, timeout=10)
 
 
 @pytest.fixture(autouse=True)

@@ -58,6 +58,20 @@ def wait_for_port(port: int, timeout: float = 10.0, host: str = HOST) -> None:
             time.sleep(0.02)
 
 
+def stop_process_group(process: subprocess.Popen, timeout: float = 20.0) -> None:
+    """Stops a process started with ``start_new_session=True`` and its children: ``SIGTERM`` to its
+    group, then ``SIGKILL`` if it has not exited within ``timeout`` seconds."""
+    import signal
+
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(5)
+
+
 def service_unavailable(reason: str) -> None:
     """Skips the test with ``reason``, or fails it when running under CI (``CI=true``)."""
     if os.environ.get("CI", "").lower() == "true":

@@ -3,7 +3,6 @@ both started with the ``chariots`` CLI on free ports and stopped by the test."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from typing import Dict, List, Optional
 import pytest
 import requests
 
-from tests.conftest import HOST, free_port
+from tests.conftest import HOST, free_port, stop_process_group
 
 PIPELINES = "tests.fleet.fleet_app:pipelines"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -97,15 +96,8 @@ class Fleet:
 
     def stop(self, what: str) -> None:
         process = self.processes.pop(what, None)
-        if process is None:
-            return
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
+        if process is not None:
+            stop_process_group(process)
 
     def stop_all(self) -> None:
         for what in list(self.processes):

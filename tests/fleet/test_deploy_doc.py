@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import signal
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from urllib.parse import urlparse
 
 import requests
 
-from tests.conftest import HOST, free_port
+from tests.conftest import HOST, free_port, stop_process_group
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "how_to" / "deploy.rst"
 REPO_ROOT = DOC.parents[2]
@@ -102,10 +101,4 @@ def test_the_deploy_page_runs(tmp_path, postgres_schema_url, redis_url):
         assert answer["pipeline_output"] == [4.0]
     finally:
         for process in reversed(processes):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(5)
+            stop_process_group(process)
