@@ -72,6 +72,23 @@ def stop_process_group(process: subprocess.Popen, timeout: float = 20.0) -> None
         process.wait(5)
 
 
+def partial_write_seen(saver_root, minimum: int, timeout: float = 20.0) -> bool:
+    """Waits until a FileSaver's temporary file of at least ``minimum`` bytes is being written
+    under ``saver_root`` (a save caught half-way); False if none is seen within ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for directory, _, names in os.walk(saver_root):
+            for name in names:
+                if name.startswith(".tmp-"):
+                    try:
+                        if os.path.getsize(os.path.join(directory, name)) >= minimum:
+                            return True
+                    except FileNotFoundError:  # renamed into place meanwhile
+                        pass
+        time.sleep(0.001)
+    return False
+
+
 def service_unavailable(reason: str) -> None:
     """Skips the test with ``reason``, or fails it when running under CI (``CI=true``)."""
     if os.environ.get("CI", "").lower() == "true":

@@ -9,7 +9,7 @@ from chariots.errors import VersionError
 from chariots.pipelines import PipelinesServer
 from tests.lineage.conftest import serve
 from tests.lineage.lineage_ops import ROWS, build
-from tests.ml.iris_ops import client_docs_pipelines, getting_started_pipelines
+from tests.ml.iris_ops import client_docs_pipelines, getting_started_pipelines, train_in_docs_order
 
 SUMMARY = "the pipeline you requested cannot be loaded because of version incompatibility"
 HINT = "HINT: retrain and save/reload in order to have a loadable version"
@@ -32,12 +32,7 @@ def test_getting_started_flow(store, wsgi_server):
 def test_the_client_docs_flow_and_its_wrong_order(store, wsgi_server):
     train_pca, train_logistic, pred = client_docs_pipelines()
     client = Client(wsgi_server(PipelinesServer([train_pca, train_logistic, pred], op_store_client=store)))
-    client.call_pipeline(train_pca)
-    client.save_pipeline(train_pca)
-    client.load_pipeline(train_logistic)
-    client.call_pipeline(train_logistic)
-    client.save_pipeline(train_logistic)
-    client.load_pipeline(pred)
+    train_in_docs_order(client, train_pca, train_logistic, pred)
     assert client.call_pipeline(pred, [[1, 2, 3, 4]]).value == [1]
 
     # the wrong order: the PCA is retrained alone after the full training

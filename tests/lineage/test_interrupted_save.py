@@ -20,7 +20,7 @@ import time
 from chariots.errors import ChariotsError
 from chariots.op_store import OpStoreClient
 from chariots.pipelines.runners import SequentialRunner
-from tests.conftest import free_port, wait_for_port
+from tests.conftest import free_port, partial_write_seen, wait_for_port
 from tests.lineage.conftest import serve
 from tests.lineage.light_ops import pred_big, train_big
 
@@ -31,22 +31,6 @@ INPUT = [1.0, 4.0, 9.0]
 
 def process(*args: str, **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "tests.lineage.lineage_process", *args], cwd=ROOT, **kwargs)
-
-
-def partial_write_seen(saver_root: str, minimum: int, timeout: float = 20.0) -> bool:
-    """Waits until a temporary file of at least ``minimum`` bytes is being written under the saver root."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for directory, _, names in os.walk(saver_root):
-            for name in names:
-                if name.startswith(".tmp-"):
-                    try:
-                        if os.path.getsize(os.path.join(directory, name)) >= minimum:
-                            return True
-                    except FileNotFoundError:
-                        pass
-        time.sleep(0.001)
-    return False
 
 
 def versions(client, pipeline_name: str) -> tuple:

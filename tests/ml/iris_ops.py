@@ -146,3 +146,14 @@ def client_docs_pipelines() -> tuple[Pipeline, Pipeline, Pipeline]:
         "pred",
     )
     return train_pca, train_logistic, pred
+
+
+def train_in_docs_order(client, train_pca: Pipeline, train_logistic: Pipeline, pred: Pipeline) -> None:
+    """The right order of ``PipelinesClient``'s docs, through ``client``: train and save the PCA,
+    train the logistic regression behind it and save it, then load the predicting pipeline."""
+    client.call_pipeline(train_pca)
+    client.save_pipeline(train_pca)
+    client.load_pipeline(train_logistic)
+    client.call_pipeline(train_logistic)
+    client.save_pipeline(train_logistic)
+    client.load_pipeline(pred)

@@ -16,7 +16,7 @@ import requests
 from chariots.op_store import OpStoreClient, OpStoreServer
 from chariots.op_store.savers import FileSaver
 from chariots.testing import TestOpStoreClient
-from tests.conftest import free_port, wait_for_port
+from tests.conftest import free_port, partial_write_seen, wait_for_port
 from tests.op_store.ops import big_model_pipeline
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -29,18 +29,8 @@ def crash_process(*args: str, **kwargs) -> subprocess.Popen:
 
 def wait_for_partial_write(saver_root, minimum: int, timeout: float = 60) -> None:
     """Waits until a temporary file of at least ``minimum`` bytes is being written under the root."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for directory, _, names in os.walk(saver_root):
-            for name in names:
-                if name.startswith(".tmp-"):
-                    try:
-                        if os.path.getsize(os.path.join(directory, name)) >= minimum:
-                            return
-                    except FileNotFoundError:
-                        pass
-        time.sleep(0.001)
-    raise TimeoutError("no partial write seen under the saver root")
+    if not partial_write_seen(saver_root, minimum, timeout):
+        raise TimeoutError("no partial write seen under the saver root")
 
 
 def assert_store_consistent(client, previous_payload: bytes) -> None:

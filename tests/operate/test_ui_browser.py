@@ -9,6 +9,7 @@ import requests
 
 from chariots.pipelines import PipelinesClient
 from tests.conftest import service_unavailable
+from tests.ml.iris_ops import train_in_docs_order
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -46,12 +47,7 @@ def _links(page, pipeline):
 def test_the_page_lists_pipelines_draws_them_and_reddens_a_stale_link(iris_app, browser, tmp_path):
     _, url, (train_pca, train_logistic, pred) = iris_app
     client = PipelinesClient(url)
-    client.call_pipeline(train_pca)
-    client.save_pipeline(train_pca)
-    client.load_pipeline(train_logistic)
-    client.call_pipeline(train_logistic)
-    client.save_pipeline(train_logistic)
-    client.load_pipeline(pred)
+    train_in_docs_order(client, train_pca, train_logistic, pred)
 
     page = browser.new_page(viewport={"width": 1100, "height": 900})
     page.goto(url + "/ui")

@@ -7,7 +7,7 @@ from chariots.op_store import OpStoreClient, OpStoreServer
 from chariots.op_store.savers import FileSaver
 from chariots.pipelines import PipelinesServer
 from chariots.workers import JobStatus, RQWorkerPool
-from tests.ml.iris_ops import client_docs_pipelines, getting_started_pipelines
+from tests.ml.iris_ops import client_docs_pipelines, getting_started_pipelines, train_in_docs_order
 from tests.workers.conftest import wait_for
 
 
@@ -28,12 +28,7 @@ def iris_client(wsgi_server, op_store_url):
 
 def test_client_docs_right_order_predicts_one(iris_client):
     client, (train_pca, train_logistic, pred) = iris_client
-    client.call_pipeline(train_pca)
-    client.save_pipeline(train_pca)
-    client.load_pipeline(train_logistic)
-    client.call_pipeline(train_logistic)
-    client.save_pipeline(train_logistic)
-    client.load_pipeline(pred)
+    train_in_docs_order(client, train_pca, train_logistic, pred)
     response = client.call_pipeline(pred, [[1, 2, 3, 4]])
     assert response.value == [1]
     assert client.pipeline_versions(pred)["logisticop"] == response.versions["logisticop"]
