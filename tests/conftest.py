@@ -89,6 +89,41 @@ def partial_write_seen(saver_root, minimum: int, timeout: float = 20.0) -> bool:
     return False
 
 
+def run_gunicorn(app: str, workers: int = 2, env: Optional[dict] = None) -> Iterator[str]:
+    """Runs ``gunicorn app`` on a free port of 127.0.0.1 until the generator is closed; yields its
+    URL once ``/health_check`` answers (fails the test if gunicorn exits or stays silent 30 s)."""
+    import sys
+
+    import requests
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"{HOST}:{port}", "--workers", str(workers), app],
+        cwd=os.getcwd(), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    url = f"http://{HOST}:{port}"
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            try:
+                requests.get(url + "/health_check", timeout=1)
+                break
+            except requests.ConnectionError:
+                if process.poll() is not None:
+                    pytest.fail(f"gunicorn exited: {process.stderr.read().decode()}")
+                if time.monotonic() > deadline:
+                    pytest.fail("gunicorn did not answer within 30 s")
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
 def service_unavailable(reason: str) -> None:
     """Skips the test with ``reason``, or fails it when running under CI (``CI=true``)."""
     if os.environ.get("CI", "").lower() == "true":

@@ -4,9 +4,6 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import re
-import subprocess
-import sys
-import time
 
 import pytest
 import requests
@@ -14,7 +11,7 @@ import requests
 from chariots import _metrics
 from chariots.errors import VersionError
 from chariots.pipelines import PipelinesClient, PipelinesServer
-from tests.conftest import free_port
+from tests.conftest import run_gunicorn
 from tests.workers.worker_ops import is_odd_pipeline
 
 
@@ -84,29 +81,9 @@ def test_metrics_need_the_token_unless_open(wsgi_server):
 def gunicorn_metrics_url(tmp_path):
     multiproc = tmp_path / "prometheus"
     multiproc.mkdir()
-    port = free_port()
     env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(multiproc), CHARIOTS_TEST_TOKEN="tok")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "tests.operate.gunicorn_metrics_app:create_app()"],
-        cwd=os.getcwd(), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            requests.get(url + "/health_check", timeout=1)
-            break
-        except requests.ConnectionError:
-            if process.poll() is not None:
-                pytest.fail(f"gunicorn exited: {process.stderr.read().decode()}")
-            if time.monotonic() > deadline:
-                process.kill()
-                pytest.fail("gunicorn did not answer within 30 s")
-            time.sleep(0.1)
-    yield url, multiproc
-    process.terminate()
-    process.wait(15)
+    for url in run_gunicorn("tests.operate.gunicorn_metrics_app:create_app()", env=env):
+        yield url, multiproc
 
 
 def test_counts_add_up_across_two_gunicorn_workers(gunicorn_metrics_url):
