@@ -56,17 +56,22 @@ def test_an_op_that_raises_gives_a_failed_job_with_the_error(worker_pool):
     }
 
 
+def work_horse_pid(worker_pool, response) -> int:
+    """The pid of the RQ work horse running a job, once the job recorded it (within 10 s)."""
+    job = Job.fetch(response.job_id, connection=worker_pool.redis, serializer=DillRQSerializer)
+    deadline = time.monotonic() + 10
+    while "chariots_worker" not in job.get_meta(refresh=True) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return job.meta["chariots_worker"]["pid"]
+
+
 def test_a_worker_killed_mid_job_ends_failed_not_stuck(worker_pool):
     pipeline = single(Sleep(), "sleepy")
     client = TestPipelinesClient(PipelinesServer([pipeline], worker_pool=worker_pool, import_name="app"))
     response = client.call_pipeline(pipeline, 60, use_worker=True)
     worker = worker_pool.spawn_worker()
     wait_for(client, response, pipeline, statuses=(JobStatus.running,))
-    job = Job.fetch(response.job_id, connection=worker_pool.redis, serializer=DillRQSerializer)
-    deadline = time.monotonic() + 10
-    while "chariots_worker" not in job.get_meta(refresh=True) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    horse = job.meta["chariots_worker"]["pid"]
+    horse = work_horse_pid(worker_pool, response)
     assert horse in worker.session_pids()  # RQ's work horse, in a process group of its own
     worker.kill()  # the worker and its work horse, at once
     worker.wait(10)
@@ -87,11 +92,7 @@ def test_a_killed_work_horse_fails_its_job_and_the_worker_goes_on(worker_pool):
     response = client.call_pipeline(pipeline, 60, use_worker=True)
     worker_pool.spawn_worker()
     wait_for(client, response, pipeline, statuses=(JobStatus.running,))
-    job = Job.fetch(response.job_id, connection=worker_pool.redis, serializer=DillRQSerializer)
-    deadline = time.monotonic() + 10
-    while "chariots_worker" not in job.get_meta(refresh=True) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    horse = job.meta["chariots_worker"]["pid"]
+    horse = work_horse_pid(worker_pool, response)
     os.kill(horse, signal.SIGKILL)
     failed = wait_for(client, response, pipeline)
     assert failed.error == {
