@@ -264,13 +264,14 @@ class SigningKeys:
     def unsign_state_parts(self, op_name: str, version: object, data: bytes, tail: bytes) -> bytes:
         """``data``, once the signature ``tail`` read apart from it (the blob's last
         :data:`~chariots._manifest.STATE_TAIL_BYTES`) checks: the data is not copied to strip the
-        signature. Another tail (a state signed before manifests) is checked on the blob rejoined.
+        signature. With an empty ``tail``, ``data`` is the whole signed blob; another tail (a state
+        signed before manifests) is checked on the blob rejoined.
 
         :raises SignatureError: naming the op and version when it does not
         """
         nonce_signature = parse_tail(tail)
-        if nonce_signature is None:
-            return self.unsign_state(op_name, version, b"".join([data, tail]))
+        if nonce_signature is None:  # no tail read apart (the blob is whole), or an earlier signature
+            return self.unsign_state(op_name, version, b"".join([data, tail]) if tail else data)
         if self._manifest_checks(op_name, version, data, *nonce_signature):
             return data
         raise self._refused(tail, _state_name(op_name, version))

@@ -126,9 +126,7 @@ class BaseOpStoreClient(FleetClientMixin):
         check_op_name(op_name)
         # the signature read apart from the data over HTTP: the data is handed out without a copy
         response = self._checked("GET", _bytes_route(op_name, version), split_tail=STATE_TAIL_BYTES)
-        if response.tail:
-            return self.signing_keys.unsign_state_parts(op_name, version, response.body, response.tail)
-        return self.signing_keys.unsign_state(op_name, version, response.body)
+        return self.signing_keys.unsign_state_parts(op_name, version, response.body, response.tail)
 
     def save_op_bytes(self, op_name: str, version: Version, op_bytes: bytes) -> None:
         """Saves the bytes of one version of an op; the store records the version once they are saved.
