@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.chariots-installed
 
-.PHONY: demo test lint unit docs bench clean venv
+.PHONY: demo test lint unit docs bench soak clean venv
 
 $(BIN)/python:
 	@echo "==> creating the virtual environment in $(VENV)"
@@ -37,6 +37,10 @@ PYTEST_ARGS := --doctest-modules chariots --ignore=chariots/op_store/migrations/
 
 test: lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# the generative tests of the promises, with many more examples (CHARIOTS_SOAK=<n> asks for n each)
+soak: $(STAMP)
+	CHARIOTS_SOAK=$${CHARIOTS_SOAK:-1} $(BIN)/python -m pytest -q -m generative tests
 
 docs: $(STAMP)
 	$(BIN)/sphinx-build -W -b html docs docs/_build/html

@@ -24,6 +24,8 @@ from typing import Callable, Iterator, Optional
 
 import pytest
 
+from tests import generative
+
 POSTGRES_ENV = "CHARIOTS_TEST_POSTGRES_URL"
 REDIS_ENV = "CHARIOTS_TEST_REDIS_URL"
 GCS_ENV = "CHARIOTS_TEST_GCS_URL"
@@ -378,3 +380,27 @@ def redis_connection(redis_url):
     yield connection
     connection.flushdb()
     connection.close()
+
+
+# ---------------------------------------------------------------------------- generative tests
+
+
+def pytest_configure(config) -> None:
+    try:
+        from hypothesis import HealthCheck, settings
+    except ImportError:
+        return
+    # no example database: a run's examples are new each time, and CI stays a clean checkout
+    common = dict(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+    settings.register_profile("chariots", max_examples=generative.examples(50, 2000), **common)
+    settings.load_profile("chariots")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    tried = generative.report()
+    if not tried:
+        return
+    mode = "soak" if generative.soaking() else "bounded"
+    terminalreporter.section(f"generative tests ({mode})")
+    for test, (count, shapes) in tried.items():
+        terminalreporter.write_line(f"{test}: {count} examples, {shapes} distinct shapes")
