@@ -164,33 +164,34 @@ class Pipeline(PipelineOp):
         return output
 
     def _record_lineage(self, node: BaseNode) -> None:
-        # the versions of what the trained ops consumed, through stateless ops and nested pipelines
+        # the upstream graph each trained op ran behind, through stateless ops and nested pipelines
         leaves = {leaf.name: leaf for leaf in iter_leaves(self)}
         versions = {name: leaf.node_version for name, leaf in leaves.items()}
         ran = iter_leaves(node.op) if node.requires_runner else (node,)
         trained = [leaf for leaf in ran if leaf._records_lineage]
         for leaf in trained:
             leaf.op.training_lineage = self._flat.lineage(leaf.name, versions)
+            leaf.op.training_upstream = self._flat.upstream(leaf.name, versions).to_json()
         self._check_predictors(leaves, versions, {leaf.name for leaf in trained})
 
     def _check_predictors(self, leaves: Dict[str, BaseNode], versions: Dict[str, Version], trained: set) -> None:
         # a model that only predicts must not run behind an upstream this run just retrained
+        from chariots.pipelines._store_protocol import OpState
+
         for name, sources in self._flat.sources.items():
-            retrained = trained.intersection(sources)
             leaf = leaves[name]
-            if not retrained or leaf._records_lineage or not leaf.op.holds_state:
+            if not trained.intersection(sources) or leaf._records_lineage or not leaf.op.holds_state:
                 continue
-            lineage = leaf.op.training_lineage or {}
-            for upstream in sorted(retrained):
-                trained_on = lineage.get(upstream)
-                if trained_on is None or trained_on.major != versions[upstream].major:
-                    was = f"{trained_on.major[:5]}" if trained_on is not None else "another version"
-                    raise VersionError.incompatible(
-                        f"op {name!r} would predict behind upstream op {upstream!r} {versions[upstream].major[:5]}, "
-                        f"just retrained by pipeline {self.name!r}, but it was trained behind {was}: train {name!r} "
-                        "in this pipeline too (MLMode.FIT or FIT_PREDICT), or retrain the upstream in a pipeline "
-                        f"without {name!r}"
-                    )
+            op = leaf.op
+            held = OpState(op.op_version, lineage=dict(op.training_lineage or {}), upstream=op.training_upstream)
+            problem = self._flat.incompatibility(name, held, versions)
+            if problem is not None:
+                retrained = ", ".join(repr(upstream) for upstream in sorted(trained.intersection(sources)))
+                raise VersionError.incompatible(
+                    f"op {name!r} would predict behind upstream op(s) {retrained} just retrained by pipeline "
+                    f"{self.name!r}: {problem}. Train {name!r} in this pipeline too (MLMode.FIT or FIT_PREDICT), "
+                    f"or retrain the upstream in a pipeline without {name!r}"
+                )
 
     @staticmethod
     def extract_results(results: Dict[NodeReference, Any]) -> Any:
