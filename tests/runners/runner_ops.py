@@ -7,7 +7,7 @@ import signal
 import time
 
 from chariots.pipelines.ops import BaseOp, LoadableOp
-from chariots.versioning import VersionedField, VersionType
+from chariots.versioning import VersionedField, VersionedFieldDict, VersionType
 
 
 class Sleep(BaseOp):
@@ -80,3 +80,44 @@ class DieOnce(BaseOp):
                 file.write(f"{os.getpid()}\n")
             os.kill(os.getpid(), signal.SIGKILL)
         return value * 2
+
+
+try:  # the iris example's random forest, seeded (only where scikit-learn is installed)
+    from tests.ml.iris_ops import IrisRF
+
+    class SeededIrisRF(IrisRF):
+        """The tutorial's IrisRF with a random_state: the same forest in every process."""
+
+        model_parameters = VersionedFieldDict(
+            VersionType.MINOR, {"n_estimators": 5, "max_depth": 2, "random_state": 0}
+        )
+
+        def __init__(self, mode, name="seedediris_rf"):
+            super().__init__(mode, name=name)
+except ImportError:  # pragma: no cover
+    pass
+
+
+class Stamp(BaseOp):
+    """Sleeps ``seconds`` and returns when it started and ended (``time.time()``, one machine's clock)."""
+
+    def __init__(self, seconds: float, name=None):
+        super().__init__(name=name)
+        self.seconds = seconds
+
+    def execute(self, value):
+        started = time.time()
+        time.sleep(self.seconds)
+        return (started, time.time())
+
+
+class Pair(BaseOp):
+    def execute(self, left, right):
+        return [list(left), list(right)]
+
+
+class WrongCount(BaseOp):
+    """Declared with two outputs, returns three values."""
+
+    def execute(self, value):
+        return value, value, value

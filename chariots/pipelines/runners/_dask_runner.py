@@ -59,10 +59,15 @@ class DaskRunner(BaseRunner):
                               (``'tcp://host:8786'``), or anything ``distributed.Client`` accepts
                               as its address (a ``LocalCluster``)
     :param connect_timeout: seconds to wait for the scheduler when connecting to an address
+    :param address: the scheduler's address, as a config file names it (``runner_kwargs.address``),
+                    when ``client_or_address`` is not given
     :raises TypeError: if ``client_or_address`` is neither a client nor an address
     """
 
-    def __init__(self, client_or_address: Any, connect_timeout: float = 10.0):
+    def __init__(self, client_or_address: Any = None, connect_timeout: float = 10.0, *,
+                 address: Optional[str] = None):
+        if client_or_address is None:
+            client_or_address = address
         if isinstance(client_or_address, str):
             if not client_or_address.strip():
                 raise TypeError("DaskRunner needs a scheduler address such as 'tcp://127.0.0.1:8786', got ''")
