@@ -10,6 +10,7 @@ import tempfile
 import threading
 from typing import Any, BinaryIO, Iterator, Mapping, Optional, Tuple
 
+from chariots._wire import with_public_message
 from chariots.errors import ChariotsError, MissingExtraError, OpStoreError, ServiceUnavailableError
 from chariots.op_store.savers._base_saver import CHUNK_SIZE, BaseSaver, check_size
 
@@ -186,8 +187,12 @@ class FsspecSaver(BaseSaver):
         """Re-raises the file system's errors as Chariots' own, naming the op and version."""
         try:
             yield
-        except (ChariotsError, FileNotFoundError):
+        except ChariotsError:
             raise
+        except FileNotFoundError as exc:
+            if action != "save":  # nothing there: the op store says which version lacks its bytes
+                raise
+            raise self._failure(action, path, exc) from exc  # a bucket or folder that is not there
         except ValueError as exc:
             if "expected" in str(exc) and "bytes but received" in str(exc):  # check_size: the upload was cut
                 raise
@@ -199,11 +204,12 @@ class FsspecSaver(BaseSaver):
         what = describe_path(path)
         reason = f"{type(exc).__name__}: {exc}"
         if unreachable(exc):
-            return ServiceUnavailableError(
+            return with_public_message(ServiceUnavailableError(
                 f"{self!r} could not {action} {what}: its store cannot be reached ({reason}); "
                 "nothing was recorded, try again once it is back"
-            )
-        return OpStoreError(f"{self!r} could not {action} {what}: {reason}")
+            ), f"the op store's saver could not {action} {what}: its store cannot be reached")
+        return with_public_message(OpStoreError(f"{self!r} could not {action} {what}: {reason}"),
+                                   f"the op store's saver could not {action} {what}")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({_USERINFO.sub('', self.url)!r})"
