@@ -271,49 +271,22 @@ class Pipeline:
             self.note_failure(node, error)
             raise
         self.after_node(node, args, output)
-        for reference, value in zip(node._output_references, self.split_output(node, output)):
+        for reference, value in zip(node._output_references, node.split_output(output, self.name)):
             intermediate_results[reference] = value
         return output
 
     def before_node(self, node: BaseNode, args: List[Any]) -> None:
-        """What happens before a node runs: the pipeline callbacks' ``before_node_execution``.
-
-        :param node: the node about to run
-        :param args: the values it is about to receive
-        """
+        """Before ``node`` runs on ``args``: the pipeline callbacks' ``before_node_execution``."""
         for callback in self._pipeline_callbacks:
             callback.before_node_execution(self, node, args)
 
     def after_node(self, node: BaseNode, args: List[Any], output: Any) -> None:
-        """What happens once a node ran: its lineage is recorded (when it trained), then the
-        pipeline callbacks' ``after_node_execution`` fire.
-
-        :param node: the node that ran
-        :param args: the values it received
-        :param output: what it returned
-        """
+        """Once ``node`` ran: its lineage is recorded (when it trained), then the callbacks'
+        ``after_node_execution`` fire."""
         if node._records_lineage:
             self._record_lineage(node)
         for callback in self._pipeline_callbacks:
             callback.after_node_execution(self, node, args, output)
-
-    def split_output(self, node: BaseNode, output: Any) -> Tuple[Any, ...]:
-        """One value per output reference of ``node`` (a tuple result is split over several names).
-
-        :raises PipelineError: if the node returned a different number of outputs than declared
-        """
-        outputs = node._output_references
-        if len(outputs) == 1:
-            return (output,)
-        if not outputs:
-            return ()
-        if not isinstance(output, (tuple, list)) or len(output) != len(outputs):
-            got = f"{len(output)} values" if isinstance(output, (tuple, list)) else repr(type(output))
-            raise PipelineError(
-                f"node {node.name!r} of pipeline {self.name!r} declares {len(outputs)} outputs "
-                f"{[reference.reference for reference in outputs]} but returned {got}"
-            )
-        return tuple(output)
 
     def note_failure(self, node: BaseNode, error: BaseException) -> None:
         """Adds to an error raised by a node which node of which pipeline raised it."""

@@ -121,3 +121,10 @@ class WrongCount(BaseOp):
 
     def execute(self, value):
         return value, value, value
+
+
+class WhereAmI(BaseOp):
+    """Returns the id of the process running it (with its input, so the node has one)."""
+
+    def execute(self, value):
+        return [os.getpid(), value]

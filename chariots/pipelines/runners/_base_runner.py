@@ -120,7 +120,7 @@ class NodeExecutor(abc.ABC):
 
         :raises PipelineError: if the node returned another number of outputs than it declares
         """
-        return pipeline.split_output(node, output)
+        return node.split_output(output, pipeline.name)
 
     def cancel(self, running: Iterable[Any]) -> None:
         """Called when a node failed: stop what has not started (threads cannot be stopped)."""
