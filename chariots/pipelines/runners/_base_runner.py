@@ -9,7 +9,9 @@ callbacks, the lineage records and the release of results nobody needs any more 
 from __future__ import annotations
 
 import abc
+import collections
 import heapq
+import threading
 from concurrent import futures
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Set
 
@@ -97,10 +99,11 @@ class NodeExecutor(abc.ABC):
         return list(handles)
 
     @abc.abstractmethod
-    def submit(self, pipeline: "Pipeline", node: "BaseNode", args: List[Any]) -> futures.Future:
+    def submit(self, pipeline: "Pipeline", node: "BaseNode", args: List[Any]) -> Any:
         """Starts executing ``node`` on the handles of its inputs.
 
-        :returns: a future; the loop reads it with :meth:`result` once :meth:`wait` says it is done
+        :returns: a future the loop reads with :meth:`result` once :meth:`wait` says it is done, or a
+                  :class:`Done` when the node was executed at once
         """
 
     def wait(self, running: Iterable[Any]) -> Set[Any]:
@@ -116,7 +119,7 @@ class NodeExecutor(abc.ABC):
         return future.result()
 
     def split(self, pipeline: "Pipeline", node: "BaseNode", output: Any) -> Sequence[Any]:
-        """One handle per output reference of the node (a tuple output split over its names).
+        """One handle per output of a node with several (a tuple output split over its names).
 
         :raises PipelineError: if the node returned another number of outputs than it declares
         """
@@ -128,6 +131,52 @@ class NodeExecutor(abc.ABC):
             future.cancel()
 
 
+class _Plan:
+    """What a run of one graph needs, computed once per graph (a load makes a new graph)."""
+
+    __slots__ = ("order", "inputs", "outputs", "consumers", "waiting", "readers", "ready")
+
+    def __init__(self, order: Sequence["BaseNode"]):
+        self.order = order
+        # by output reference: a loaded pipeline holds copies of its nodes, never new references
+        producer_of = {reference: index for index, node in enumerate(order) for reference in node.output_references}
+        self.inputs = [node.input_references for node in order]
+        self.outputs = [node.output_references for node in order]
+        consumers: List[List[int]] = [[] for _ in order]
+        self.waiting = [0] * len(order)
+        self.readers: Dict["NodeReference", int] = {}
+        for index, references in enumerate(self.inputs):
+            producers = {producer_of[reference] for reference in references if reference in producer_of}
+            self.waiting[index] = len(producers)
+            for producer in producers:
+                consumers[producer].append(index)
+            for reference in references:
+                self.readers[reference] = self.readers.get(reference, 0) + 1
+        self.consumers = [tuple(indexes) for indexes in consumers]
+        self.ready = [index for index, count in enumerate(self.waiting) if not count]
+
+
+#: the plans of the graphs run lately, by the identity of their execution order
+_PLANS: "collections.OrderedDict[int, _Plan]" = collections.OrderedDict()
+_PLANS_KEPT = 256
+_PLANS_LOCK = threading.Lock()
+
+
+def _plan_of(pipeline: "Pipeline") -> _Plan:
+    order = pipeline.execution_order()
+    with _PLANS_LOCK:
+        plan = _PLANS.get(id(order))
+        if plan is not None and plan.order is order:
+            _PLANS.move_to_end(id(order))
+            return plan
+    plan = _Plan(order)
+    with _PLANS_LOCK:
+        _PLANS[id(order)] = plan  # the plan holds the order: its id is not reused while it is kept
+        while len(_PLANS) > _PLANS_KEPT:
+            _PLANS.popitem(last=False)
+    return plan
+
+
 class _ReadyLoop:
     """One run of one pipeline: nodes start when the nodes they read from are done."""
 
@@ -135,23 +184,13 @@ class _ReadyLoop:
         self.runner = runner
         self.executor = executor
         self.pipeline = pipeline
-        self.order = pipeline.execution_order()
+        self.plan = plan = _plan_of(pipeline)
         self.results: Dict["NodeReference", Any] = {_INPUT: input_handle}
-        self.position = {node: index for index, node in enumerate(self.order)}
-        self.waiting: Dict["BaseNode", int] = {}
-        self.consumers: Dict["BaseNode", List["BaseNode"]] = {node: [] for node in self.order}
-        self.readers: Dict["NodeReference", int] = {}
-        # by output reference: a loaded pipeline holds copies of its nodes, never new references
-        producer_of = {reference: node for node in self.order for reference in node.output_references}
-        for node in self.order:
-            producers = {producer_of[reference] for reference in node.input_references if reference in producer_of}
-            self.waiting[node] = len(producers)
-            for producer in producers:
-                self.consumers[producer].append(node)
-            for reference in node.input_references:
-                self.readers[reference] = self.readers.get(reference, 0) + 1
-        self.ready = [self.position[node] for node in self.order if not self.waiting[node]]
+        self.waiting = list(plan.waiting)
+        self.readers = dict(plan.readers)
+        self.ready = list(plan.ready)
         self.running: Dict[Any, tuple] = {}
+        self.callbacks = pipeline.pipeline_callbacks
         self.wants_node_values = _overridden(
             pipeline.pipeline_callbacks, "before_node_execution", "after_node_execution"
         )
@@ -162,9 +201,8 @@ class _ReadyLoop:
         failure: Optional[BaseException] = None
         while self.ready or self.running:
             while self.ready and failure is None:
-                node = self.order[heapq.heappop(self.ready)]
                 try:
-                    self._start(node)
+                    self._start(heapq.heappop(self.ready))
                 except Exception as error:
                     failure = error
             if failure is not None:
@@ -173,18 +211,12 @@ class _ReadyLoop:
             if not self.running:
                 break
             done = executor.wait(list(self.running))
-            for future in sorted(done, key=lambda done_future: self.position[self.running[done_future][0]]):
-                node, args = self.running.pop(future)
+            for future in sorted(done, key=lambda done_future: self.running[done_future][0]):
+                index, args = self.running.pop(future)
                 if failure is not None:
                     continue  # its result is dropped: the run fails anyway
                 try:
-                    output = executor.result(self.pipeline, node, future)
-                except Exception as error:
-                    self.pipeline.note_failure(node, error)
-                    failure = error
-                    continue
-                try:
-                    self._finish(node, args, output)
+                    self._finish(index, args, self._result(index, future))
                 except Exception as error:
                     failure = error
         if failure is not None:
@@ -192,14 +224,26 @@ class _ReadyLoop:
         self.results.pop(_INPUT, None)
         return self.results
 
-    def _start(self, node: "BaseNode") -> None:
-        handles = [self.results[reference] for reference in node.input_references]
-        for reference in node.input_references:
-            self.readers[reference] -= 1
-            if not self.readers[reference]:
-                del self.results[reference]
+    def _result(self, index: int, future: Any) -> Any:
+        node = self.plan.order[index]
+        try:
+            return self.executor.result(self.pipeline, node, future)
+        except Exception as error:
+            self.pipeline.note_failure(node, error)
+            raise
+
+    def _start(self, index: int) -> None:
+        node = self.plan.order[index]
+        results, readers = self.results, self.readers
+        references = self.plan.inputs[index]
+        handles = [results[reference] for reference in references]
+        for reference in references:
+            readers[reference] -= 1
+            if not readers[reference]:
+                del results[reference]
         args = self.executor.values(handles) if self.wants_node_values else handles
-        self.pipeline.before_node(node, args)
+        if self.callbacks:
+            self.pipeline.before_node(node, args)
         if node.requires_runner:
             # a nested pipeline runs with the same runner and executor, its nodes submitted from here
             nested_input = handles[0] if len(handles) == 1 else (list(handles) or None)
@@ -208,28 +252,47 @@ class _ReadyLoop:
             except Exception as error:
                 self.pipeline.note_failure(node, error)
                 raise
-            self._finish(node, args, output)
+            self._finish(index, args, output)
             return
         future = self.executor.submit(self.pipeline, node, handles)
-        self.running[future] = (node, args)
-        if future.done():  # an executor in this thread: finish it before the next node starts
-            del self.running[future]
-            try:
-                output = self.executor.result(self.pipeline, node, future)
-            except Exception as error:
-                self.pipeline.note_failure(node, error)
-                raise
-            self._finish(node, args, output)
+        if type(future) is Done:  # executed in this thread: finish it before the next node starts
+            if future.error is not None:
+                self.pipeline.note_failure(node, future.error)
+                raise future.error
+            self._finish(index, args, future.output)
+        elif future.done():
+            self._finish(index, args, self._result(index, future))
+        else:
+            self.running[future] = (index, args)
 
-    def _finish(self, node: "BaseNode", args: List[Any], output: Any) -> None:
-        value = self.executor.values([output])[0] if self.wants_node_values else output
-        self.pipeline.after_node(node, args, value)
-        for reference, handle in zip(node.output_references, self.executor.split(self.pipeline, node, output)):
-            self.results[reference] = handle
-        for consumer in self.consumers[node]:
-            self.waiting[consumer] -= 1
-            if not self.waiting[consumer]:
-                heapq.heappush(self.ready, self.position[consumer])
+    def _finish(self, index: int, args: List[Any], output: Any) -> None:
+        node = self.plan.order[index]
+        if self.callbacks or node._records_lineage:
+            value = self.executor.values([output])[0] if self.wants_node_values else output
+            self.pipeline.after_node(node, args, value)
+        results = self.results
+        outputs = self.plan.outputs[index]
+        if len(outputs) == 1:
+            results[outputs[0]] = output
+        elif outputs:
+            for reference, handle in zip(outputs, self.executor.split(self.pipeline, node, output)):
+                results[reference] = handle
+        waiting = self.waiting
+        for consumer in self.plan.consumers[index]:
+            waiting[consumer] -= 1
+            if not waiting[consumer]:
+                heapq.heappush(self.ready, consumer)
+
+
+class Done:
+    """A node already executed in the calling thread, with its output or its error: what
+    :meth:`NodeExecutor.submit` returns when it runs the node at once (a future costs a lock)."""
+
+    __slots__ = ("output", "error")
+
+    def __init__(self, output: Any = None, error: Optional[BaseException] = None):
+        self.output = output
+        self.error = error
 
 
 def _overridden(callbacks: Sequence[PipelineCallback], *names: str) -> bool:

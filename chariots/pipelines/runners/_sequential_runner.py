@@ -1,10 +1,9 @@
 """The default runner: one node after the other, in the calling thread."""
 from __future__ import annotations
 
-from concurrent import futures
 from typing import TYPE_CHECKING, Any, List, Optional
 
-from chariots.pipelines.runners._base_runner import BaseRunner, NodeExecutor
+from chariots.pipelines.runners._base_runner import BaseRunner, Done, NodeExecutor
 
 if TYPE_CHECKING:
     from chariots.pipelines import Pipeline
@@ -31,14 +30,12 @@ class SequentialRunner(BaseRunner):
 class InThreadExecutor(NodeExecutor):
     """Executes a node at once, in the thread asking for it."""
 
-    def submit(self, pipeline: "Pipeline", node: "BaseNode", args: List[Any]) -> futures.Future:
-        """Runs the node now; returns a done future holding its output or its error."""
-        future: futures.Future = futures.Future()
+    def submit(self, pipeline: "Pipeline", node: "BaseNode", args: List[Any]) -> Done:
+        """Runs the node now; returns its output or its error, done."""
         try:
-            future.set_result(node.execute(args, None))
+            return Done(node.execute(args, None))
         except Exception as error:
-            future.set_exception(error)
-        return future
+            return Done(error=error)
 
 
 _IN_THIS_THREAD = InThreadExecutor()

@@ -29,9 +29,8 @@ class ThreadRunner(BaseRunner):
     The pool is created on the first run and shared by every run of this runner (a server's
     concurrent calls draw from the same ``max_workers`` threads).
 
-    >>> from chariots.pipelines.runners import ThreadRunner
-    >>> ThreadRunner(max_workers=4).run(is_odd_pipeline, 5)
-    True
+    >>> ThreadRunner(max_workers=4)
+    ThreadRunner(max_workers=4)
 
     :param max_workers: the most nodes executing at once (``concurrent.futures``' default when None)
     :raises ValueError: if ``max_workers`` is not a positive integer
