@@ -11,7 +11,7 @@ from chariots._signing import KeySource
 from chariots._wire import with_public_message
 from chariots.errors import NotFoundError, ServiceUnavailableError, SignatureError
 from chariots.pipelines import JobStatus, PipelineResponse
-from chariots.workers._base_worker_pool import BaseWorkerPool
+from chariots.workers._base_worker_pool import BaseWorkerPool, PipelinesApp
 from chariots.workers._process import WorkerProcess
 from chariots.workers._rq_job import (
     ERROR_META,
@@ -37,7 +37,7 @@ from chariots.workers._worker import (
 if TYPE_CHECKING:
     from redis import Redis
 
-    from chariots.pipelines import Pipeline, PipelinesServer
+    from chariots.pipelines import Pipeline
 
 _TERMINAL = (JobStatus.done, JobStatus.failed)
 
@@ -103,11 +103,6 @@ class RQWorkerPool(BaseWorkerPool):
         """the workers :meth:`spawn_worker` started (running or not)"""
         return list(self._workers)
 
-    @property
-    def _processes(self) -> List[WorkerProcess]:
-        # the name tests used before spawned_workers and close() existed
-        return self.spawned_workers
-
     def _unreachable(self, error: Exception) -> ServiceUnavailableError:
         where = describe_connection(self._redis)
         error = ServiceUnavailableError(f"cannot reach Redis at {where} for the worker queue: {error}")
@@ -160,14 +155,17 @@ class RQWorkerPool(BaseWorkerPool):
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
 
-    def execute_pipeline_async(self, pipeline: "Pipeline", pipeline_input: Any, app: "PipelinesServer") -> str:
+    def execute_pipeline_async(self, pipeline: "Pipeline", pipeline_input: Any, app: PipelinesApp) -> str:
         """Queues a call of ``pipeline`` for a worker and returns the RQ job id."""
         redis_module, rq = import_rq()
         runner = getattr(app, "runner", None) or _default_runner()
         op_store_client = getattr(app, "op_store_client", None)
+        # the job carries the pipeline's definition and the versions it serves, never the models:
+        # the worker loads those versions from the op store (an unstored state travels as it is)
+        definition, versions = pipeline.definition() if op_store_client is not None else (pipeline, None)
         try:
             job = self._queue.enqueue(
-                run_pipeline_job, pipeline, pipeline_input, op_store_client, runner,
+                run_pipeline_job, definition, pipeline_input, op_store_client, runner, versions,
                 result_ttl=self.result_ttl, job_timeout=self.job_timeout,
                 on_failure=rq.Callback(record_failure),
                 meta={PIPELINE_META: pipeline.name, MODULES_META: modules_of(pipeline, runner, op_store_client)},
@@ -193,10 +191,10 @@ class RQWorkerPool(BaseWorkerPool):
             owner = job.get_meta(refresh=False).get(PIPELINE_META)
             if pipeline_name is not None and owner is not None and owner != pipeline_name:
                 raise NoSuchJobError(job_id)
-            status = JobStatus.from_rq(job.get_status())
+            status = _job_status(job.get_status())
             if status not in _TERMINAL:
                 self._fail_abandoned_jobs()
-                status = JobStatus.from_rq(job.get_status(refresh=True))
+                status = _job_status(job.get_status(refresh=True))
             if status is JobStatus.done:
                 try:
                     data = dict(job.return_value() or {})
@@ -232,6 +230,30 @@ class RQWorkerPool(BaseWorkerPool):
         if error:
             return dict(error)
         return {"type": "JobError", "message": "the job failed without a recorded reason: see its worker's log"}
+
+
+_RQ_STATUSES = {
+    "queued": JobStatus.queued,
+    "scheduled": JobStatus.deferred,
+    "deferred": JobStatus.deferred,
+    "started": JobStatus.running,
+    "finished": JobStatus.done,
+    "failed": JobStatus.failed,
+    "stopped": JobStatus.failed,
+    "canceled": JobStatus.failed,
+}
+
+
+def _job_status(rq_status: Any) -> JobStatus:
+    """The :class:`JobStatus` of an RQ job status (enum or string).
+
+    :raises ValueError: for a status RQ does not define
+    """
+    value = getattr(rq_status, "value", rq_status)
+    try:
+        return _RQ_STATUSES[str(value)]
+    except KeyError:
+        raise ValueError(f"unknown RQ job status {rq_status!r}") from None
 
 
 def _default_runner():

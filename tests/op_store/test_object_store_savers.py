@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from chariots.errors import InvalidNameError, MissingExtraError, OpStoreError, ServiceUnavailableError
+from chariots.errors import InvalidNameError, MissingExtraError, SaverError, ServiceUnavailableError
 from chariots.op_store.savers import FsspecSaver, S3Saver
 from chariots.versioning import Version
 from tests.conftest import free_port
@@ -93,10 +93,10 @@ def test_an_unreachable_store_is_service_unavailable_naming_the_op_and_version()
         saver.load(OP_PATH)
 
 
-def test_a_refused_write_is_an_op_store_error_naming_the_op_and_version(s3_server):
+def test_a_refused_write_is_a_saver_error_naming_the_op_and_version(s3_server):
     saver = S3Saver(bucket="no-such-bucket-here", endpoint_url=s3_server.endpoint_url,
                     storage_options=s3_server.storage_options())
-    with pytest.raises(OpStoreError, match=rf"could not save version {VERSION.major[:5]} of op 'iris_rf'") as raised:
+    with pytest.raises(SaverError, match=rf"could not save version {VERSION.major[:5]} of op 'iris_rf'") as raised:
         saver.save(b"x", OP_PATH)
     assert not isinstance(raised.value, ServiceUnavailableError)
 

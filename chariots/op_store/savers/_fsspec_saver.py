@@ -11,7 +11,7 @@ import threading
 from typing import Any, BinaryIO, Iterator, Mapping, Optional, Tuple
 
 from chariots._wire import with_public_message
-from chariots.errors import ChariotsError, MissingExtraError, OpStoreError, ServiceUnavailableError
+from chariots.errors import ChariotsError, MissingExtraError, SaverError, ServiceUnavailableError
 from chariots.op_store.savers._base_saver import CHUNK_SIZE, BaseSaver, check_size
 
 #: a user and password written into a URL (``s3://key:secret@bucket``), never shown
@@ -33,7 +33,7 @@ class FsspecSaver(BaseSaver):
     failed save never leaves truncated bytes behind a version. The file system's errors are
     wrapped, naming the op and version: a store that cannot be reached is a
     :class:`~chariots.errors.ServiceUnavailableError` (the servers answer 503), any other failure
-    an :class:`~chariots.errors.OpStoreError`; a missing object stays a ``FileNotFoundError``.
+    a :class:`~chariots.errors.SaverError`; a missing object stays a ``FileNotFoundError``.
 
     >>> saver = FsspecSaver("memory://chariots-doc/ops")
     >>> saver.save(b"model bytes", "ops/my_op/state")
@@ -98,7 +98,7 @@ class FsspecSaver(BaseSaver):
 
         :raises InvalidNameError: if the path could escape the root
         :raises ServiceUnavailableError: if the store cannot be reached
-        :raises OpStoreError: if the store refused the write
+        :raises SaverError: if the store refused the write
         """
         return self.save_stream(io.BytesIO(memoryview(serialized_object)), path, size=len(serialized_object))
 
@@ -108,7 +108,7 @@ class FsspecSaver(BaseSaver):
         :param size: the number of bytes the stream should yield, checked (before the commit) when given
         :raises ValueError: if the stream yields a different number of bytes than ``size``
         :raises ServiceUnavailableError: if the store cannot be reached
-        :raises OpStoreError: if the store refused the write
+        :raises SaverError: if the store refused the write
         """
         full_path = self._full_path(path)
         filesystem = self.filesystem
@@ -208,7 +208,7 @@ class FsspecSaver(BaseSaver):
                 f"{self!r} could not {action} {what}: its store cannot be reached ({reason}); "
                 "nothing was recorded, try again once it is back"
             ), f"the op store's saver could not {action} {what}: its store cannot be reached")
-        return with_public_message(OpStoreError(f"{self!r} could not {action} {what}: {reason}"),
+        return with_public_message(SaverError(f"{self!r} could not {action} {what}: {reason}"),
                                    f"the op store's saver could not {action} {what}")
 
     def __repr__(self) -> str:

@@ -52,7 +52,8 @@ class BaseRunner(abc.ABC):
         lineage records and the splitting of tuple outputs all happen in the calling thread;
         only the op's execution (with its op callbacks) is the executor's. When a node fails, no
         other node starts; the nodes already running are waited for, then the error is raised,
-        with a note naming the node and the pipeline.
+        as :meth:`~chariots.pipelines.Pipeline.execute_node` raises it
+        (an op's own error in an :class:`~chariots.errors.OpError` naming the node and the pipeline).
 
         :param executor: how one node executes
         :param pipeline: the pipeline to run
@@ -229,8 +230,7 @@ class _ReadyLoop:
         try:
             return self.executor.result(self.pipeline, node, future)
         except Exception as error:
-            self.pipeline.note_failure(node, error)
-            raise
+            raise self.pipeline.failure(node, error)
 
     def _start(self, index: int) -> None:
         node = self.plan.order[index]
@@ -250,15 +250,13 @@ class _ReadyLoop:
             try:
                 output = self.runner._run_graph(self.executor, node.op, nested_input)
             except Exception as error:
-                self.pipeline.note_failure(node, error)
-                raise
+                raise self.pipeline.failure(node, error)
             self._finish(index, args, output)
             return
         future = self.executor.submit(self.pipeline, node, handles)
         if type(future) is Done:  # executed in this thread: finish it before the next node starts
             if future.error is not None:
-                self.pipeline.note_failure(node, future.error)
-                raise future.error
+                raise self.pipeline.failure(node, future.error)
             self._finish(index, args, future.output)
         elif future.done():
             self._finish(index, args, self._result(index, future))

@@ -190,13 +190,19 @@ class _DaskExecutor(NodeExecutor):
     def result(self, pipeline: "Pipeline", node: "BaseNode", future: Any) -> Any:
         """The future of the node's output; a trained op's state is taken back first.
 
-        :raises Exception: what the op raised on the worker, or Dask's ``KilledWorker``
+        :raises Exception: what the op raised on the worker
+        :raises ServiceUnavailableError: when every worker that tried the node died (``KilledWorker``)
         """
-        if not (node.is_loadable and node.op.trains_when_run):
-            if future.status != "finished":
-                future.result()  # raises the op's error (or KilledWorker) here
-            return future
-        _, trained = future.result()
+        try:
+            if not (node.is_loadable and node.op.trains_when_run):
+                if future.status != "finished":
+                    future.result()  # raises the op's error (or KilledWorker) here
+                return future
+            _, trained = future.result()
+        except _distributed().KilledWorker as exc:  # the cluster's failure, not the op's
+            raise ServiceUnavailableError(
+                f"the Dask workers running node {node.name!r} of pipeline {pipeline.name!r} died: {exc}"
+            ) from exc
         node.op.take_state_of(trained)
         return self._client.submit(operator.getitem, future, 0, pure=False)
 
