@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, NoReturn, Optional, Tuple
 
 from chariots.errors import ChariotsError, OpError, PipelineError, VersionError
 from chariots.pipelines import _persistence
@@ -139,7 +139,7 @@ class Pipeline(PipelineOp):
         try:
             output = node.execute(args, runner)
         except Exception as error:
-            raise self.failure(node, error)
+            self.raise_failure(node, error)
         self.after_node(node, args, output)
         for reference, value in zip(node._output_references, node.split_output(output, self.name)):
             intermediate_results[reference] = value
@@ -158,15 +158,13 @@ class Pipeline(PipelineOp):
         for callback in self._pipeline_callbacks:
             callback.after_node_execution(self, node, args, output)
 
-    def failure(self, node: BaseNode, error: BaseException) -> BaseException:
-        """What a run raises when ``node`` raised ``error``: a Chariots error with a note naming the
-        node and the pipeline, an op's own error wrapped in an :class:`~chariots.errors.OpError`."""
+    def raise_failure(self, node: BaseNode, error: Exception) -> NoReturn:
+        """Raises what a run raises when ``node`` raised ``error``: a Chariots error with a note
+        naming the node and the pipeline, an op's own error in an :class:`~chariots.errors.OpError`."""
         if isinstance(error, ChariotsError):  # ours say what went wrong already: add where
             error.add_note(f"while running node {node.name!r} of pipeline {self.name!r}")
-            return error
-        wrapped = OpError(error, node.name, self.name)
-        wrapped.__cause__ = error
-        return wrapped
+            raise error
+        raise OpError(error, node.name, self.name) from error
 
     def _record_lineage(self, node: BaseNode) -> None:
         # the versions of what the trained ops consumed, through stateless ops and nested pipelines

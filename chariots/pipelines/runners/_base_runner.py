@@ -230,7 +230,7 @@ class _ReadyLoop:
         try:
             return self.executor.result(self.pipeline, node, future)
         except Exception as error:
-            raise self.pipeline.failure(node, error)
+            self.pipeline.raise_failure(node, error)
 
     def _start(self, index: int) -> None:
         node = self.plan.order[index]
@@ -250,13 +250,13 @@ class _ReadyLoop:
             try:
                 output = self.runner._run_graph(self.executor, node.op, nested_input)
             except Exception as error:
-                raise self.pipeline.failure(node, error)
+                self.pipeline.raise_failure(node, error)
             self._finish(index, args, output)
             return
         future = self.executor.submit(self.pipeline, node, handles)
         if type(future) is Done:  # executed in this thread: finish it before the next node starts
             if future.error is not None:
-                raise self.pipeline.failure(node, future.error)
+                self.pipeline.raise_failure(node, future.error)
             self._finish(index, args, future.output)
         elif future.done():
             self._finish(index, args, self._result(index, future))
