@@ -148,6 +148,7 @@ class _DaskExecutor(NodeExecutor):
         self._client = client
         self._run = uuid.uuid4().hex[:12]
         self._done: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
+        self._finished: Set[Any] = set()
 
     def put(self, value: Any) -> Any:
         """A large input is scattered once; a small one travels inside the tasks reading it."""
@@ -173,19 +174,23 @@ class _DaskExecutor(NodeExecutor):
         return future
 
     def wait(self, running: Any) -> Set[Any]:
-        """Blocks until at least one running task is done (finished, failed or cancelled)."""
+        """Blocks until at least one of the ``running`` tasks is done (finished, failed or cancelled).
+
+        The tasks of a nested pipeline's loop share this executor: a task done that the caller is
+        not waiting for is kept for the loop that is.
+        """
         running = set(running)
-        done: Set[Any] = set()
-        while not done:
-            done.update(future for future in [self._done.get()] if future in running)
+        while True:
+            done = self._finished & running
+            if done:
+                self._finished -= done
+                return done
+            self._finished.add(self._done.get())
             while True:  # and whatever else is done already
                 try:
-                    future = self._done.get_nowait()
+                    self._finished.add(self._done.get_nowait())
                 except queue.Empty:
                     break
-                if future in running:
-                    done.add(future)
-        return done
 
     def result(self, pipeline: "Pipeline", node: "BaseNode", future: Any) -> Any:
         """The future of the node's output; a trained op's state is taken back first.
