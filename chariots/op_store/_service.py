@@ -425,6 +425,9 @@ class _Source:
         buffer[: len(data)] = data
         return len(data)
 
+    def __getattr__(self, name: str) -> Any:  # tell, seek ... of the stream, as a saver may use them
+        return getattr(self._stream, name)
+
     def raised(self, exc: BaseException) -> bool:
         """Whether ``exc`` is (or comes from) what a read of the stream raised."""
         while exc is not None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from chariots.pipelines import callbacks, nodes, ops, runners
+from chariots.pipelines._outputs import to_jsonable
 from chariots.pipelines._pipeline import Pipeline
-from chariots.pipelines._response import JobStatus, PipelineResponse, to_jsonable
 from chariots.pipelines._store_protocol import Generation, OpState, OpStoreProtocol, StateRecord
 
 __all__ = [
@@ -26,13 +26,15 @@ __all__ = [
     "runners",
 ]
 
-_LAZY = ("PipelinesServer", "PipelinesClient")
+# the documented names that live above the core, by module: imported only when asked for (the
+# server and client pull Flask and requests)
+_LAZY = {"PipelinesServer": "chariots.serving", "PipelinesClient": "chariots.serving",
+         "PipelineResponse": "chariots._response", "JobStatus": "chariots._response"}
 
 
 def __getattr__(name: str) -> Any:
-    # the server and client pull Flask and requests, and sit above the core: import them only when asked for
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module("chariots.serving"), name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'chariots.pipelines' has no attribute {name!r}")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from chariots.pipelines._response import JobStatus, PipelineResponse
-
-__all__ = ["PipelineResponse", "JobStatus", *("PipelinesServer",)]
+_LAZY = {"PipelinesServer": "chariots.serving", "PipelineResponse": "chariots._response",
+         "JobStatus": "chariots._response"}
+__all__ = list(_LAZY)
 
 
 def __getattr__(name: str) -> Any:
-    if name == "PipelinesServer":
-        return importlib.import_module("chariots.serving").PipelinesServer
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

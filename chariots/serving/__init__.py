@@ -2,7 +2,7 @@
 the web page, and the clients calling a server."""
 from __future__ import annotations
 
-from chariots.pipelines import JobStatus, PipelineResponse
+from chariots._response import JobStatus, PipelineResponse
 from chariots.serving._client import AbstractPipelinesClient, PipelinesClient
 from chariots.serving._server import PipelinesServer
 from chariots.serving._service import PipelinesService, use_worker_for_call

@@ -8,10 +8,11 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
+from chariots._response import PipelineResponse
 from chariots._routes import decode_result, request_for
 from chariots._transport import HTTPTransport, Transport
 from chariots._wire import decode_json, error_from_response
-from chariots.pipelines import Pipeline, PipelineResponse
+from chariots.pipelines import Pipeline
 from chariots.serving._routes import BY_ENDPOINT
 from chariots.versioning import Version
 

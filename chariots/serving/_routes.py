@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any, Dict, Mapping
 
+from chariots._response import PipelineResponse
 from chariots._routes import ANY, HTML, Arg, Codec, Route
 from chariots.errors import BadRequestError
-from chariots.pipelines import PipelineResponse
 from chariots.serving._contract import check_call_keys
 from chariots.versioning import Version
 

@@ -8,8 +8,9 @@ import flask
 from flask.json.provider import DefaultJSONProvider
 
 from chariots import _http, _logging
+from chariots._response import JobStatus, PipelineResponse
 from chariots._routes import install_routes
-from chariots.pipelines import JobStatus, Pipeline, PipelineResponse
+from chariots.pipelines import Pipeline
 from chariots.pipelines.callbacks import PipelineCallback
 from chariots.pipelines.runners import BaseRunner
 from chariots.serving._routes import ROUTES

@@ -12,8 +12,9 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
+from chariots._response import JobStatus, PipelineResponse
 from chariots.errors import ConfigError, NotFoundError, ServiceUnavailableError, VersionError
-from chariots.pipelines import JobStatus, Pipeline, PipelineResponse
+from chariots.pipelines import Pipeline
 from chariots.pipelines.callbacks import PipelineCallback
 from chariots.pipelines.runners import BaseRunner, SequentialRunner
 from chariots.serving import _generations

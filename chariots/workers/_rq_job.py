@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional
 
 import dill
 
+from chariots._response import PipelineResponse
 from chariots._signing import JOB_PURPOSE, KeySource
 from chariots.errors import OpError, SignatureError
-from chariots.pipelines import PipelineResponse
 
 if TYPE_CHECKING:
     from chariots.pipelines import OpStoreProtocol, Pipeline

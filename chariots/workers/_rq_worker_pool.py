@@ -7,10 +7,10 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
+from chariots._response import JobStatus, PipelineResponse
 from chariots._signing import KeySource
 from chariots._wire import with_public_message
 from chariots.errors import NotFoundError, ServiceUnavailableError, SignatureError
-from chariots.pipelines import JobStatus, PipelineResponse
 from chariots.workers._base_worker_pool import BaseWorkerPool, PipelinesApp
 from chariots.workers._process import WorkerProcess
 from chariots.workers._rq_job import (
@@ -191,10 +191,10 @@ class RQWorkerPool(BaseWorkerPool):
             owner = job.get_meta(refresh=False).get(PIPELINE_META)
             if pipeline_name is not None and owner is not None and owner != pipeline_name:
                 raise NoSuchJobError(job_id)
-            status = _job_status(job.get_status())
+            status = JobStatus.from_rq(job.get_status())
             if status not in _TERMINAL:
                 self._fail_abandoned_jobs()
-                status = _job_status(job.get_status(refresh=True))
+                status = JobStatus.from_rq(job.get_status(refresh=True))
             if status is JobStatus.done:
                 try:
                     data = dict(job.return_value() or {})
@@ -230,30 +230,6 @@ class RQWorkerPool(BaseWorkerPool):
         if error:
             return dict(error)
         return {"type": "JobError", "message": "the job failed without a recorded reason: see its worker's log"}
-
-
-_RQ_STATUSES = {
-    "queued": JobStatus.queued,
-    "scheduled": JobStatus.deferred,
-    "deferred": JobStatus.deferred,
-    "started": JobStatus.running,
-    "finished": JobStatus.done,
-    "failed": JobStatus.failed,
-    "stopped": JobStatus.failed,
-    "canceled": JobStatus.failed,
-}
-
-
-def _job_status(rq_status: Any) -> JobStatus:
-    """The :class:`JobStatus` of an RQ job status (enum or string).
-
-    :raises ValueError: for a status RQ does not define
-    """
-    value = getattr(rq_status, "value", rq_status)
-    try:
-        return _RQ_STATUSES[str(value)]
-    except KeyError:
-        raise ValueError(f"unknown RQ job status {rq_status!r}") from None
 
 
 def _default_runner():

@@ -1,14 +1,15 @@
-"""The answer of a pipeline call, the states a call goes through, and how outputs become JSON;
-free of any HTTP or queue concern."""
+"""The answer of a pipeline call and the states a call goes through, shared by the serving layer
+and the workers (the core computes values; this is what a call answers)."""
 from __future__ import annotations
 
 import enum
 import json
 from typing import Any, Dict, Mapping, Optional
 
+from chariots.pipelines import to_jsonable
 from chariots.versioning import Version
 
-__all__ = ["JobStatus", "PipelineResponse", "to_jsonable"]
+__all__ = ["JobStatus", "PipelineResponse"]
 
 
 class JobStatus(enum.Enum):
@@ -19,6 +20,32 @@ class JobStatus(enum.Enum):
     running = "running"
     done = "done"
     failed = "failed"
+
+    @classmethod
+    def from_rq(cls, rq_status: Any) -> "JobStatus":
+        """Maps an RQ job status (enum or string) to a :class:`JobStatus`.
+
+        :param rq_status: the status RQ reports
+        :raises ValueError: for a status RQ does not define
+        """
+        value = getattr(rq_status, "value", rq_status)
+        try:
+            return cls(_RQ_STATUSES[str(value)])
+        except KeyError:
+            raise ValueError(f"unknown RQ job status {rq_status!r}") from None
+
+
+#: RQ's job statuses, by the JobStatus each stands for
+_RQ_STATUSES = {
+    "queued": "queued",
+    "scheduled": "deferred",
+    "deferred": "deferred",
+    "started": "running",
+    "finished": "done",
+    "failed": "failed",
+    "stopped": "failed",
+    "canceled": "failed",
+}
 
 
 class PipelineResponse:
@@ -69,25 +96,3 @@ class PipelineResponse:
 
     def __repr__(self) -> str:
         return f"<PipelineResponse {self.job_status.value} value={self.value!r}>"
-
-
-def to_jsonable(value: Any) -> Any:
-    """Converts numpy arrays and scalars (and pandas objects) in a pipeline output to JSON types."""
-    if value is None or isinstance(value, (str, bool, int, float)):
-        return value
-    if isinstance(value, Mapping):
-        return {str(key): to_jsonable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [to_jsonable(item) for item in value]
-    module = type(value).__module__.split(".")[0]
-    if module == "numpy":
-        if hasattr(value, "tolist"):
-            return value.tolist()
-    if module == "pandas" and hasattr(value, "to_dict"):
-        return to_jsonable(value.to_dict(orient="list") if hasattr(value, "columns") else value.to_list())
-    if isinstance(value, enum.Enum):
-        return to_jsonable(value.value)
-    raise TypeError(
-        f"the pipeline output holds a {type(value).__name__}, which cannot be sent as JSON: "
-        "end the pipeline with an op returning lists, numbers, strings or dicts"
-    )
