@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, NoReturn, Optional, Tuple
 
 from chariots.errors import ChariotsError, OpError, PipelineError, VersionError
 from chariots.pipelines import _persistence
@@ -135,33 +135,36 @@ class Pipeline(PipelineOp):
         args = [intermediate_results[reference] for reference in node._input_references]
         for reference in node._release:
             del intermediate_results[reference]
-        callbacks = self._pipeline_callbacks
-        for callback in callbacks:
-            callback.before_node_execution(self, node, args)
+        self.before_node(node, args)
         try:
             output = node.execute(args, runner)
-        except ChariotsError as error:  # ours say what went wrong already: add where
-            error.add_note(f"while running node {node.name!r} of pipeline {self.name!r}")
-            raise
         except Exception as error:
-            raise OpError(error, node.name, self.name) from error
+            self.raise_failure(node, error)
+        self.after_node(node, args, output)
+        for reference, value in zip(node._output_references, node.split_output(output, self.name)):
+            intermediate_results[reference] = value
+        return output
+
+    def before_node(self, node: BaseNode, args: List[Any]) -> None:
+        """Before ``node`` runs on ``args``: the pipeline callbacks' ``before_node_execution``."""
+        for callback in self._pipeline_callbacks:
+            callback.before_node_execution(self, node, args)
+
+    def after_node(self, node: BaseNode, args: List[Any], output: Any) -> None:
+        """Once ``node`` ran: its lineage is recorded (when it trained), then the callbacks'
+        ``after_node_execution`` fire."""
         if node._records_lineage:
             self._record_lineage(node)
-        for callback in callbacks:
+        for callback in self._pipeline_callbacks:
             callback.after_node_execution(self, node, args, output)
-        outputs = node._output_references
-        if len(outputs) == 1:
-            intermediate_results[outputs[0]] = output
-        elif outputs:
-            if not isinstance(output, (tuple, list)) or len(output) != len(outputs):
-                got = f"{len(output)} values" if isinstance(output, (tuple, list)) else repr(type(output))
-                raise PipelineError(
-                    f"node {node.name!r} of pipeline {self.name!r} declares {len(outputs)} outputs "
-                    f"{[reference.reference for reference in outputs]} but returned {got}"
-                )
-            for reference, value in zip(outputs, output):
-                intermediate_results[reference] = value
-        return output
+
+    def raise_failure(self, node: BaseNode, error: Exception) -> NoReturn:
+        """Raises what a run raises when ``node`` raised ``error``: a Chariots error with a note
+        naming the node and the pipeline, an op's own error in an :class:`~chariots.errors.OpError`."""
+        if isinstance(error, ChariotsError):  # ours say what went wrong already: add where
+            error.add_note(f"while running node {node.name!r} of pipeline {self.name!r}")
+            raise error
+        raise OpError(error, node.name, self.name) from error
 
     def _record_lineage(self, node: BaseNode) -> None:
         # the upstream graph each trained op ran behind, through stateless ops and nested pipelines

@@ -87,6 +87,19 @@ class LoadableOp(BaseOp):
 
     _state_bytes_hash: Optional[str] = None
 
+    def take_state_of(self, trained: "LoadableOp") -> None:
+        """Takes the state a copy of this op reached elsewhere (a runner that ran it in another
+        process): every attribute of ``trained`` but its op callbacks, which stay this op's.
+
+        :param trained: a copy of this op, of the same class, after it ran
+        :raises TypeError: if ``trained`` is an op of another class
+        """
+        if type(trained) is not type(self):
+            raise TypeError(f"op {self.name!r} ({type(self).__name__}) cannot take the state of {trained!r}")
+        state = dict(vars(trained))
+        state.pop("_op_callbacks", None)
+        vars(self).update(state)
+
     def without_state(self) -> "LoadableOp":
         """A copy of the op that holds none of the state the op store keeps for it, for a process
         that loads the state back from the store (a worker running a job). A plain loadable op
