@@ -1,16 +1,14 @@
 """Signed blobs: every byte string a Chariots process writes to the op store or to Redis carries
-an HMAC-SHA256 signature, checked before anything unpickles it.
+a signature, checked before anything unpickles it.
 
-A job (payload, meta, result) carries the HMAC-SHA256 of its bytes. A model state carries the
-HMAC-SHA256 of its *manifest*, which authenticates its bytes chunk by chunk on every core (see
-:mod:`chariots._manifest`): checking a 100 MB model then costs a fraction of loading it. States
-signed before manifests (an HMAC-SHA256 of the bytes themselves) are still accepted.
+A blob (a model state, a job's payload, meta or result) ends with the keyed BLAKE3 of its bytes
+under a key derived for its purpose, and the id of the key that signed it (see
+:mod:`chariots._mac`): a signed job payload is no valid model state, a state signed for one op and
+version is no valid state of another, and a check is one pass under the key the id names. Blobs
+signed by earlier releases (an HMAC-SHA256 of the bytes, or of a manifest of AES-GMAC tags: see
+:mod:`chariots._manifest`) are still accepted, in their one canonical spelling.
 
-Signing uses :class:`itsdangerous.Signer` (what Flask signs its sessions with): it derives one key
-per purpose from the secret key (``key_derivation="hmac"``), so a signed job payload is no valid
-model state and a state signed for one op and version is no valid state of another; it checks
-in constant time; and it takes a list of keys, the newest signing and every one verifying, which
-is key rotation.
+Key rotation: one key signs, older keys are still accepted when checking.
 
 Where the key comes from, first found wins:
 
@@ -32,17 +30,10 @@ import secrets
 import threading
 from typing import TYPE_CHECKING, BinaryIO, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-from chariots._manifest import (
-    HMAC_MARK,
-    HMAC_TAIL_BYTES,
-    STATE_TAIL_BYTES,
-    encode_tail,
-    hmac_signature,
-    looks_signed,
-    manifest,
-    new_nonce,
-    parse_tail,
-)
+from chariots import _mac
+from chariots._manifest import HMAC_MARK, HMAC_TAIL_BYTES, hmac_signature, looks_signed_before, manifest
+from chariots._manifest import STATE_TAIL_BYTES as _MANIFEST_TAIL_BYTES
+from chariots._manifest import parse_tail as parse_manifest_tail
 from chariots.errors import ConfigError, SignatureError
 
 if TYPE_CHECKING:
@@ -50,8 +41,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SigningKeys", "KeySource", "SECRET_KEY_ENV", "OLD_SECRET_KEYS_ENV", "SECRET_KEY_FILE_ENV", "KEY_FILE_NAME",
-    "state_purpose", "JOB_PURPOSE",
+    "state_purpose", "JOB_PURPOSE", "STATE_TAIL_BYTES", "looks_signed",
 ]
+
+#: the bytes a state's signature takes at its end (read apart from the data by the HTTP client):
+#: a tail of the current scheme, and of the manifest format before it, are this long
+STATE_TAIL_BYTES = _mac.TAIL_BYTES
+assert STATE_TAIL_BYTES == _MANIFEST_TAIL_BYTES, "one read of a state's tail must fit both formats"
 
 SECRET_KEY_ENV = "CHARIOTS_SECRET_KEY"
 OLD_SECRET_KEYS_ENV = "CHARIOTS_OLD_SECRET_KEYS"
@@ -71,6 +67,12 @@ def state_purpose(op_name: str, version: object) -> str:
     parts = [getattr(version, part, None) for part in ("major", "minor", "patch")]
     identity = "_".join(map(str, parts)) if None not in parts else str(version)
     return f"chariots.op-state\x00{op_name}\x00{identity}"
+
+
+def looks_signed(blob: Union[bytes, bytearray, memoryview]) -> bool:
+    """Whether a blob ends with something shaped like a signature, of any format (whoever made it)."""
+    view = memoryview(blob).cast("B")
+    return _mac.parse_tail(view[-_mac.TAIL_BYTES:]) is not None or looks_signed_before(view)
 
 
 def _state_name(op_name: str, version: object) -> str:
@@ -127,6 +129,12 @@ def read_or_create_key_file(path: str) -> bytes:
 class SigningKeys:
     """The secret key signing new blobs and the older keys still accepted when checking one.
 
+    A blob is signed with keyed BLAKE3 under a key derived for its purpose, and its tail names
+    the id of the key that signed it (see :mod:`chariots._mac`): checking one is a single pass
+    under the key its id picks, however many old keys are accepted. Blobs signed by earlier
+    releases (an HMAC-SHA256 of the bytes, or of a manifest: :mod:`chariots._manifest`) are still
+    checked, under each accepted key in turn.
+
     It never leaves the process: it refuses to be pickled, and its ``repr`` shows no key.
 
     :param secret_key: the key signing (at least 16 characters)
@@ -140,6 +148,9 @@ class SigningKeys:
         self._current = check_key(secret_key, source)
         self._old = [check_key(key, f"an old secret key ({source})") for key in old_secret_keys]
         self.source = source
+        # the root key of every accepted secret, by key id: the id in a tail picks the one to check with
+        self._roots: Dict[bytes, bytes] = {_mac.key_id(key): _mac.root_key(key) for key in [*self._old, self._current]}
+        self._id = _mac.key_id(self._current)
         self._signers: Dict[str, "Signer"] = {}
         self._lock = threading.Lock()
 
@@ -154,7 +165,7 @@ class SigningKeys:
 
         :param secret_key: the key given explicitly
         :param old_secret_keys: older keys given explicitly (else ``CHARIOTS_OLD_SECRET_KEYS``)
-        :param key_dir: an embedded store's folder, whose ``secret_key`` file is used (and created)
+        :param key_dir: an embedded store's folder, whose own key file is used (and created)
         """
         environ_old = [key for key in os.environ.get(OLD_SECRET_KEYS_ENV, "").split(",") if key.strip()]
         old = list(old_secret_keys) if old_secret_keys is not None else environ_old
@@ -167,42 +178,53 @@ class SigningKeys:
 
     @property
     def fingerprint(self) -> str:
-        """a short, non-secret id of the signing key (the first 8 hex digits of its SHA-256)"""
-        return hashlib.sha256(b"chariots-key-id" + self._current).hexdigest()[:8]
+        """the id of the signing key, as every tail it signs names it (16 hex digits, not secret)"""
+        return self._id.hex()
 
     def _signer(self, purpose: str) -> "Signer":
+        # the earlier formats' HMAC-SHA256, checked with itsdangerous (never used to sign)
         signer = self._signers.get(purpose)
         if signer is None:
             from itsdangerous import Signer
 
             with self._lock:
-                # itsdangerous signs with the last key and accepts any of them
                 signer = Signer([*reversed(self._old), self._current], salt=purpose, sep=HMAC_MARK,
                                 key_derivation="hmac", digest_method=hashlib.sha256)
                 if len(self._signers) < 4096:  # one per op state at most: keep the cache bounded
                     self._signers[purpose] = signer
         return signer
 
-    def sign(self, purpose: str, data: bytes) -> bytes:
-        """``data`` followed by its signature for ``purpose``."""
-        return self._signer(purpose).sign(data)
+    def sign(self, purpose: str, data: Union[bytes, bytearray, memoryview]) -> bytes:
+        """``data`` followed by its signature for ``purpose`` (see :mod:`chariots._mac`)."""
+        return b"".join([data, _mac.encode_tail(_mac.purpose_key(self._roots[self._id], purpose), self._id, data)])
+
+    def _mac_checks(self, purpose: str, data: Union[bytes, memoryview], tail: bytes) -> bool:
+        """Whether ``tail``, a tail of the current scheme, signs ``data`` for ``purpose`` under the
+        accepted key its id names (one pass, under that key only)."""
+        parsed = _mac.parse_tail(tail)
+        root = self._roots.get(parsed[1]) if parsed is not None else None
+        return root is not None and _mac.tag_checks(_mac.purpose_key(root, purpose), data, tail)
 
     def unsign(self, purpose: str, blob: Union[bytes, bytearray, memoryview], what: str) -> bytes:
-        """The data of a blob signed by :meth:`sign` for ``purpose`` under one of the accepted keys.
-
-        The check is itsdangerous' own (its key derivation, its HMAC-SHA256 and constant-time
-        comparison, every accepted key), run on a view of the data rather than on a copy.
+        """The data of a blob signed by :meth:`sign` for ``purpose`` under one of the accepted keys
+        (or by an earlier release, with an HMAC-SHA256 of its bytes), checked on a view of the
+        blob rather than on a copy.
 
         :param what: the blob, for the message (``"job 1234"``)
         :raises SignatureError: if the blob carries no signature, or one no accepted key made
         """
         view = memoryview(blob).cast("B")
-        if self._hmac_checks(purpose, view):
+        cut = len(view) - _mac.TAIL_BYTES
+        if cut >= 0 and _mac.parse_tail(view[cut:]) is not None:
+            if self._mac_checks(purpose, view[:cut], bytes(view[cut:])):
+                return view[:cut].tobytes()
+        elif self._hmac_checks(purpose, view):
             return view[:len(view) - HMAC_TAIL_BYTES].tobytes()
         raise self._refused(blob, what)
 
     def _hmac_checks(self, purpose: str, view: memoryview) -> bool:
-        """Whether ``view`` ends with an HMAC-SHA256 of the rest, for ``purpose``, under an accepted key."""
+        """Whether ``view`` ends with an HMAC-SHA256 of the rest, for ``purpose``, under an accepted
+        key (the first format; its base64 in its one canonical spelling)."""
         signature = hmac_signature(view)
         return signature is not None and self._signer(purpose).verify_signature(
             view[:len(view) - HMAC_TAIL_BYTES], signature)
@@ -210,70 +232,76 @@ class SigningKeys:
     def _refused(self, blob: Union[bytes, bytearray, memoryview], what: str) -> SignatureError:
         signed = looks_signed(blob)
         why = "is signed with a key this process does not accept" if signed else "carries no signature"
+        parsed = _mac.parse_tail(memoryview(blob).cast("B")[-_mac.TAIL_BYTES:])
+        if parsed is not None and parsed[1] not in self._roots:
+            why += f" (key id {parsed[1].hex()})"
         return SignatureError(
-            f"{what} is refused: it {why} (accepted: the key from {self.source} and {len(self._old)} old "
-            "key(s)). Only bytes a Chariots process holding the secret key wrote are loaded: give every "
-            "process the same CHARIOTS_SECRET_KEY (or secret_key), list rotated keys in "
+            f"{what} is refused: it {why} (accepted: the key from {self.source}, key id {self.fingerprint}, and "
+            f"{len(self._old)} old key(s)). Only bytes a Chariots process holding the secret key wrote are loaded: "
+            "give every process the same CHARIOTS_SECRET_KEY (or secret_key), list rotated keys in "
             "CHARIOTS_OLD_SECRET_KEYS, and write it again (save the op, send the job)"
         )
 
-    def _state_signers(self, op_name: str, version: object) -> Tuple["Signer", "Signer"]:
-        # one purpose deriving the chunks' key, another signing the manifest: a key for one is none for the other
-        purpose = state_purpose(op_name, version)
-        return self._signer(purpose + "\x00chunks"), self._signer(purpose + "\x00manifest")
-
     def sign_state(self, op_name: str, version: object, data: Union[bytes, bytearray, memoryview]) -> bytes:
-        """The bytes of a state as the op store keeps them: its data, then the signature of its
-        manifest for that op and version (see :mod:`chariots._manifest`)."""
-        chunks, manifests = self._state_signers(op_name, version)
-        nonce = new_nonce()
-        signature = manifests.get_signature(manifest(chunks.derive_key(), nonce, data))
-        return b"".join([data, encode_tail(nonce, signature)])
+        """The bytes of a state as the op store keeps them: its data, then its signature for that op
+        and version."""
+        return self.sign(state_purpose(op_name, version), data)
 
-    def _manifest_checks(self, op_name: str, version: object, data: Union[bytes, memoryview], nonce: bytes,
-                         signature: bytes) -> bool:
-        from itsdangerous import BadData, base64_decode
+    def _manifest_checks(self, op_name: str, version: object, data: Union[bytes, memoryview], tail: bytes) -> bool:
+        """Whether ``tail``, a manifest tail (the second format), signs ``data`` under an accepted key."""
+        from itsdangerous import base64_decode
 
-        chunks, manifests = self._state_signers(op_name, version)
-        try:
-            expected = base64_decode(signature)
-        except BadData:
+        nonce_signature = parse_manifest_tail(tail)
+        if nonce_signature is None:
             return False
+        nonce, signature = nonce_signature
+        purpose = state_purpose(op_name, version)
+        chunks, manifests = self._signer(purpose + "\x00chunks"), self._signer(purpose + "\x00manifest")
+        expected = base64_decode(signature)
         for secret in reversed(chunks.secret_keys):  # the newest key first: the manifest depends on the key
             body = manifest(chunks.derive_key(secret), nonce, data)
             if hmac.compare_digest(manifests.algorithm.get_signature(manifests.derive_key(secret), body), expected):
                 return True
         return False
 
+    def _state_tail_checks(self, op_name: str, version: object, data: Union[bytes, memoryview], tail: bytes
+                           ) -> Optional[bool]:
+        """Whether a tail of :data:`STATE_TAIL_BYTES` signs ``data``; None when it is none of the
+        formats of that length (no signature, or the first format's shorter tail)."""
+        if _mac.parse_tail(tail) is not None:
+            return self._mac_checks(state_purpose(op_name, version), data, tail)
+        if parse_manifest_tail(tail) is not None:
+            return self._manifest_checks(op_name, version, data, tail)
+        return None
+
     def unsign_state(self, op_name: str, version: object, blob: Union[bytes, bytearray, memoryview]) -> bytes:
-        """The bytes of a stored state, once its signature checks (a manifest signature, or the
-        HMAC-SHA256 of the bytes of a state signed before manifests).
+        """The bytes of a stored state, once its signature checks (the current scheme, or one of the
+        earlier formats).
 
         :raises SignatureError: naming the op and version when it does not
         """
         view = memoryview(blob).cast("B")
-        nonce_signature = parse_tail(bytes(view[-STATE_TAIL_BYTES:]))
-        if nonce_signature is not None:
-            data = view[:len(view) - STATE_TAIL_BYTES]
-            if self._manifest_checks(op_name, version, data, *nonce_signature):
-                return data.tobytes()
-        elif self._hmac_checks(state_purpose(op_name, version), view):
+        cut = max(len(view) - STATE_TAIL_BYTES, 0)
+        checks = self._state_tail_checks(op_name, version, view[:cut], bytes(view[cut:]))
+        if checks:
+            return view[:cut].tobytes()
+        if checks is None and self._hmac_checks(state_purpose(op_name, version), view):
             return view[:len(view) - HMAC_TAIL_BYTES].tobytes()
         raise self._refused(blob, _state_name(op_name, version))
 
     def unsign_state_parts(self, op_name: str, version: object, data: bytes, tail: bytes) -> bytes:
         """``data``, once the signature ``tail`` read apart from it (the blob's last
-        :data:`~chariots._manifest.STATE_TAIL_BYTES`) checks: the data is not copied to strip the
-        signature. With an empty ``tail``, ``data`` is the whole signed blob; another tail (a state
-        signed before manifests) is checked on the blob rejoined.
+        :data:`STATE_TAIL_BYTES`) checks: the data is not copied to strip the signature. With an
+        empty ``tail``, ``data`` is the whole signed blob; another tail (the first format's, or
+        none) is checked on the blob rejoined.
 
         :raises SignatureError: naming the op and version when it does not
         """
-        nonce_signature = parse_tail(tail)
-        if nonce_signature is None:  # no tail read apart (the blob is whole), or an earlier signature
-            return self.unsign_state(op_name, version, b"".join([data, tail]) if tail else data)
-        if self._manifest_checks(op_name, version, data, *nonce_signature):
+        checks = self._state_tail_checks(op_name, version, data, tail) if len(tail) == STATE_TAIL_BYTES else None
+        if checks:
             return data
+        if checks is None:  # no tail read apart (the blob is whole), or the first format's
+            return self.unsign_state(op_name, version, b"".join([data, tail]) if tail else data)
         raise self._refused(tail, _state_name(op_name, version))
 
     def unsign_state_file(self, op_name: str, version: object, stream: BinaryIO) -> bytes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
-from chariots._manifest import looks_signed
+from chariots._signing import looks_signed
 from chariots._signing import SigningKeys
 from chariots.errors import ChariotsError, SignatureError
 from chariots.op_store._database import OpStoreDatabase
