@@ -28,7 +28,7 @@ import hmac
 import os
 import secrets
 import threading
-from typing import TYPE_CHECKING, BinaryIO, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, BinaryIO, Dict, Iterable, List, Optional, Sequence, Union
 
 from chariots import _mac
 from chariots._manifest import HMAC_MARK, HMAC_TAIL_BYTES, hmac_signature, looks_signed_before, manifest
@@ -140,14 +140,17 @@ class SigningKeys:
     :param secret_key: the key signing (at least 16 characters)
     :param old_secret_keys: keys of earlier rotations, still accepted when checking
     :param source: where the key came from, for messages (``'CHARIOTS_SECRET_KEY'``)
+    :param public_source: where it came from as errors that may reach any client say it (no path:
+                          ``'a key file'``; by default ``source``)
     :raises ConfigError: for an empty or short key
     """
 
     def __init__(self, secret_key: KeyArgument, old_secret_keys: Iterable[KeyArgument] = (),
-                 source: str = "secret_key"):
+                 source: str = "secret_key", public_source: Optional[str] = None):
         self._current = check_key(secret_key, source)
         self._old = [check_key(key, f"an old secret key ({source})") for key in old_secret_keys]
         self.source = source
+        self.public_source = public_source or source
         # the root key of every accepted secret, by key id: the id in a tail picks the one to check with
         self._roots: Dict[bytes, bytes] = {_mac.key_id(key): _mac.root_key(key) for key in [*self._old, self._current]}
         self._id = _mac.key_id(self._current)
@@ -174,7 +177,7 @@ class SigningKeys:
         if os.environ.get(SECRET_KEY_ENV) is not None:
             return cls(os.environ[SECRET_KEY_ENV], old, SECRET_KEY_ENV)
         path = os.path.join(key_dir, KEY_FILE_NAME) if key_dir is not None else default_key_file()
-        return cls(read_or_create_key_file(path), old, f"the key file {path}")
+        return cls(read_or_create_key_file(path), old, f"the key file {path}", "a key file")
 
     @property
     def fingerprint(self) -> str:
@@ -236,11 +239,18 @@ class SigningKeys:
         if parsed is not None and parsed[1] not in self._roots:
             why += f" (key id {parsed[1].hex()})"
         return SignatureError(
-            f"{what} is refused: it {why} (accepted: the key from {self.source}, key id {self.fingerprint}, and "
-            f"{len(self._old)} old key(s)). Only bytes a Chariots process holding the secret key wrote are loaded: "
-            "give every process the same CHARIOTS_SECRET_KEY (or secret_key), list rotated keys in "
-            "CHARIOTS_OLD_SECRET_KEYS, and write it again (save the op, send the job)"
+            # a refusal reaches clients and open routes (/ready): it names no path, the key id instead
+            f"{what} is refused: it {why} (accepted: the key from {self._public_key_name} and {len(self._old)} old "
+            "key(s)). Only bytes a Chariots process holding the secret key wrote are loaded: give every process the "
+            "same CHARIOTS_SECRET_KEY (or secret_key), list rotated keys in CHARIOTS_OLD_SECRET_KEYS, and write it "
+            "again (save the op, send the job)"
         )
+
+    @property
+    def _public_key_name(self) -> str:
+        if self.public_source == self.source:
+            return self.source
+        return f"{self.public_source} (key id {self.fingerprint})"
 
     def sign_state(self, op_name: str, version: object, data: Union[bytes, bytearray, memoryview]) -> bytes:
         """The bytes of a state as the op store keeps them: its data, then its signature for that op

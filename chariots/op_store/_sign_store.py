@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
-from chariots._signing import looks_signed
-from chariots._signing import SigningKeys
+from chariots._signing import SigningKeys, looks_signed
 from chariots.errors import ChariotsError, SignatureError
 from chariots.op_store._database import OpStoreDatabase
 from chariots.op_store._names import op_bytes_path

@@ -71,7 +71,8 @@ def test_bytes_changed_on_the_servers_disk_are_refused_and_other_versions_still_
     client.save_op_bytes("other", version(1), data)
     path = stored_file(root, "model")
     blob = bytearray(path.read_bytes())
-    offset = {"first chunk": 10, "last chunk": 2 * CHUNK_BYTES + 50, "signature": len(blob) - STATE_TAIL_BYTES + 5}[where]
+    offsets = {"first chunk": 10, "last chunk": 2 * CHUNK_BYTES + 50, "signature": len(blob) - STATE_TAIL_BYTES + 5}
+    offset = offsets[where]
     blob[offset] ^= 1
     path.write_bytes(bytes(blob))
     with pytest.raises(SignatureError, match=r"^version 00000 of op 'model' is refused: it is signed with a key"):
