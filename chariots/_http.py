@@ -39,6 +39,7 @@ __all__ = [
     "install_error_handlers", "check_bearer_token", "json_object_body", "install_request_tracking",
     "open_metrics_request", "REQUEST_ID_HEADER", "ALLOWED_HOSTS_ENV", "ALLOWED_HOSTS_CONFIG", "host_allowed",
     "checked_allowed_hosts", "loads_json", "finite",
+    "checked_token_setting", "environment_token",
 ]
 
 #: the header carrying a request's id, read from the request and always set on the response
@@ -307,10 +308,11 @@ def install_error_handlers(app: flask.Flask, service: str, translate: Optional[T
     app.register_error_handler(Exception, handle)
 
 
-def checked_token_setting(token: Optional[str], key: str) -> Optional[str]:
-    """A server's ``auth_token`` setting: None (no auth) or a non-empty token.
+def checked_token_setting(token: Optional[str], key: str, without: str = "None") -> Optional[str]:
+    """A server's (or a client's) ``auth_token`` setting: None (no auth) or a non-empty token.
 
     :param key: the setting, for the message (``'OpStoreServer(auth_token=...)'``)
+    :param without: what to give instead for no auth, for the message
     :raises ConfigError: for an empty or blank token, which must not mean "auth off"
     """
     if token is None:
@@ -320,9 +322,20 @@ def checked_token_setting(token: Optional[str], key: str) -> Optional[str]:
 
         raise ConfigError(
             f"{key} is {'empty' if isinstance(token, str) else type(token).__name__}: give a token (any "
-            "non-empty string clients send as 'Authorization: Bearer <token>'), or None to serve without auth"
+            f"non-empty string clients send as 'Authorization: Bearer <token>'), or {without} to serve without auth"
         )
     return token
+
+
+def environment_token(variable: str) -> Optional[str]:
+    """The token an environment variable gives: None when it is not set; an error when it is set
+    but empty or blank (which must not turn auth off).
+
+    :raises ConfigError: naming the variable
+    """
+    value = os.environ.get(variable)
+    return None if value is None else checked_token_setting(value, f"the environment variable {variable}",
+                                                            f"unset {variable}")
 
 
 def check_bearer_token(expected: Optional[str], service: str, how_to_send: str) -> None:
