@@ -15,11 +15,20 @@ Where the key comes from, first found wins:
 1. the ``secret_key=`` argument (``secret_key`` in the YAML configuration);
 2. the ``CHARIOTS_SECRET_KEY`` environment variable (older keys still accepted in
    ``CHARIOTS_OLD_SECRET_KEYS``, comma separated);
-3. for an op store embedded in a folder (``Chariots(pipelines, app_path)``), the file
-   ``secret_key`` in that folder, created once with mode 0600;
-4. otherwise the file named by ``CHARIOTS_SECRET_KEY_FILE``, by default
-   ``~/.config/chariots/secret_key``, created once with mode 0600: every process of this user on
-   this machine shares it. Processes on other machines need the key configured.
+3. for an op store embedded in a folder (``Chariots(pipelines, app_path)``), that store's own key
+   file, kept *outside* the folder so that write access to the store's files is no way to sign:
+   ``stores/<folder name>-<digest of its path>`` under the user's key folder
+   (``CHARIOTS_KEY_HOME``, else ``$XDG_CONFIG_HOME/chariots``, else ``~/.config/chariots``),
+   created once with mode 0600;
+4. otherwise the file named by ``CHARIOTS_SECRET_KEY_FILE``, by default ``secret_key`` in the
+   user's key folder, created once with mode 0600: every process of this user on this machine
+   shares it. Processes on other machines need the key configured.
+
+A key file is used only when no one else can read or change it: owned by this user, no group or
+other permission bits, in a folder that only its owner can write; otherwise it is refused with the
+``chmod`` (or ``chown``) to run. A key file left in an embedded store's folder by an earlier
+release is never used (anyone who could write the folder could have put it there): the store
+refuses to start with the command that moves it out, once its owner has checked it.
 """
 from __future__ import annotations
 
@@ -41,7 +50,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SigningKeys", "KeySource", "SECRET_KEY_ENV", "OLD_SECRET_KEYS_ENV", "SECRET_KEY_FILE_ENV", "KEY_FILE_NAME",
-    "state_purpose", "JOB_PURPOSE", "STATE_TAIL_BYTES", "looks_signed",
+    "state_purpose", "JOB_PURPOSE", "STATE_TAIL_BYTES", "looks_signed", "KEY_HOME_ENV", "key_home",
+    "store_key_file", "check_key_file",
 ]
 
 #: the bytes a state's signature takes at its end (read apart from the data by the HTTP client):
@@ -52,7 +62,9 @@ assert STATE_TAIL_BYTES == _MANIFEST_TAIL_BYTES, "one read of a state's tail mus
 SECRET_KEY_ENV = "CHARIOTS_SECRET_KEY"
 OLD_SECRET_KEYS_ENV = "CHARIOTS_OLD_SECRET_KEYS"
 SECRET_KEY_FILE_ENV = "CHARIOTS_SECRET_KEY_FILE"
-#: the key file's name in an embedded op store's folder
+#: the environment variable naming the user's key folder
+KEY_HOME_ENV = "CHARIOTS_KEY_HOME"
+#: the name of the per-user key file, and of the file an earlier release kept in a store's folder
 KEY_FILE_NAME = "secret_key"
 #: what RQ jobs (payloads, meta, results) are signed for
 JOB_PURPOSE = "chariots.rq-job"
@@ -93,25 +105,79 @@ def check_key(key: KeyArgument, what: str) -> bytes:
     return key
 
 
-def default_key_file() -> str:
-    """The per-user key file (``CHARIOTS_SECRET_KEY_FILE``, else ``~/.config/chariots/secret_key``)."""
-    configured = os.environ.get(SECRET_KEY_FILE_ENV)
+def key_home() -> str:
+    """The user's key folder (``CHARIOTS_KEY_HOME``, else ``$XDG_CONFIG_HOME/chariots``, else
+    ``~/.config/chariots``)."""
+    configured = os.environ.get(KEY_HOME_ENV)
     if configured:
         return os.path.abspath(os.path.expanduser(configured))
     base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return os.path.join(base, "chariots", KEY_FILE_NAME)
+    return os.path.join(base, "chariots")
+
+
+def default_key_file() -> str:
+    """The per-user key file (``CHARIOTS_SECRET_KEY_FILE``, else ``secret_key`` in :func:`key_home`)."""
+    configured = os.environ.get(SECRET_KEY_FILE_ENV)
+    if configured:
+        return os.path.abspath(os.path.expanduser(configured))
+    return os.path.join(key_home(), KEY_FILE_NAME)
+
+
+def store_key_file(store_path: str) -> str:
+    """The key file of the op store embedded in ``store_path``: in the user's key folder, named
+    after the folder and a digest of its absolute path (so two stores never share one)."""
+    absolute = os.path.realpath(os.path.abspath(store_path))
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in os.path.basename(absolute))[:40] or "root"
+    digest = hashlib.sha256(absolute.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return os.path.join(key_home(), "stores", f"{name.lstrip('.') or 'store'}-{digest}")
+
+
+def check_key_file(path: str, descriptor: Optional[int] = None) -> None:
+    """Refuses a key file others could read or change: not this user's, any group or other
+    permission bit, or a folder group or others can write.
+
+    :raises ConfigError: naming the file and the command that fixes it
+    """
+    status = os.fstat(descriptor) if descriptor is not None else os.stat(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    folder_status = os.stat(folder)
+    owner = os.geteuid()
+    if status.st_uid != owner:
+        raise ConfigError(f"the secret key file {path} belongs to another user (uid {status.st_uid}): whoever owns it "
+                          f"can sign what this process loads; run `chown {owner} {path}` if you trust it, or remove it")
+    if status.st_mode & 0o077:
+        raise ConfigError(f"the secret key file {path} is open to others (mode {oct(status.st_mode & 0o777)}): "
+                          f"anyone who can read it can sign what this process loads; run `chmod 600 {path}`")
+    if folder_status.st_mode & 0o022 or folder_status.st_uid not in (owner, 0):
+        raise ConfigError(f"the secret key file {path} is in a folder others can write ({folder}, mode "
+                          f"{oct(folder_status.st_mode & 0o777)}): they could replace the key; run `chmod go-w "
+                          f"{folder}` (or keep the key in a folder of your own)")
 
 
 def read_or_create_key_file(path: str) -> bytes:
-    """The key in ``path``, written there first (mode 0600, atomically) when the file does not exist."""
+    """The key in ``path``, written there first (mode 0600, atomically) when the file does not exist.
+
+    :raises ConfigError: if the file or its folder is open to others (see :func:`check_key_file`)
+    """
     for _ in range(2):
         try:
-            with open(path, "rb") as key_file:
-                return check_key(key_file.read(), f"the secret key file {path}")
+            descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         except FileNotFoundError:
             pass
+        except OSError as error:  # a symbolic link (O_NOFOLLOW), or no permission
+            raise ConfigError(f"cannot read the secret key file {path}: {error.strerror}; a key file is a plain file "
+                              "of its owner's, mode 0600") from None
+        else:
+            with os.fdopen(descriptor, "rb") as key_file:
+                check_key_file(path, key_file.fileno())
+                return check_key(key_file.read(), f"the secret key file {path}")
         folder = os.path.dirname(path)
         os.makedirs(folder, mode=0o700, exist_ok=True)
+        check_folder = os.stat(folder)
+        if check_folder.st_mode & 0o022:
+            raise ConfigError(f"cannot create the secret key file {path} in {folder}, a folder others can write (mode "
+                              f"{oct(check_folder.st_mode & 0o777)}): run `chmod go-w {folder}`, or set "
+                              f"{SECRET_KEY_FILE_ENV} to a file in a folder of your own")
         temporary = os.path.join(folder, f".{KEY_FILE_NAME}.{os.getpid()}.{secrets.token_hex(4)}")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
@@ -124,6 +190,26 @@ def read_or_create_key_file(path: str) -> bytes:
         finally:
             os.unlink(temporary)
     raise ConfigError(f"cannot read or create the secret key file {path}")  # pragma: no cover
+
+
+def refuse_a_key_in_the_store(store_path: str, key_file: str) -> None:
+    """Refuses to start an embedded store whose folder holds a key file (an earlier release kept
+    its key there): anyone who can write the folder could have written it, so it is never used.
+
+    :raises ConfigError: with the command that moves it out (or removes it, when the store has
+                         its own key file already)
+    """
+    planted = os.path.join(os.path.abspath(store_path), KEY_FILE_NAME)
+    if not os.path.lexists(planted):
+        return
+    if os.path.exists(key_file):
+        fix = f"this store's key is {key_file}; remove the old one: `rm {planted}`"
+    else:
+        folder = os.path.dirname(key_file)
+        fix = (f"if you (not someone who can write the store's folder) wrote it, move it out: `mkdir -p -m 700 "
+               f"{folder} && mv {planted} {key_file} && chmod 600 {key_file}`; otherwise remove it")
+    raise ConfigError(f"the embedded op store at {store_path} holds a key file in its own folder ({planted}), where "
+                      f"anyone who can write the store could replace it, and it is not used: {fix}")
 
 
 class SigningKeys:
@@ -176,7 +262,11 @@ class SigningKeys:
             return cls(secret_key, old, "secret_key")
         if os.environ.get(SECRET_KEY_ENV) is not None:
             return cls(os.environ[SECRET_KEY_ENV], old, SECRET_KEY_ENV)
-        path = os.path.join(key_dir, KEY_FILE_NAME) if key_dir is not None else default_key_file()
+        if key_dir is not None:
+            path = store_key_file(key_dir)
+            refuse_a_key_in_the_store(key_dir, path)
+        else:
+            path = default_key_file()
         return cls(read_or_create_key_file(path), old, f"the key file {path}", "a key file")
 
     @property
