@@ -411,10 +411,11 @@ def db_upgrade(config_file: Optional[str], db_url: Optional[str], revision: str)
 @click.option("--yes", is_flag=True, help="Sign them (without it, only list what would be signed).")
 def sign_store(config_file: Optional[str], yes: bool) -> None:
     """Sign, under the configured key (op_store.secret_key, else CHARIOTS_SECRET_KEY, else the
-    user's key file), the states of an op store that carry no signature: those a store kept from
-    before Chariots signed them. Signing vouches for them (every process holding the key will
-    unpickle them): run it once, op store stopped, on a store only trusted processes wrote to.
-    States signed under another key are left as they are.
+    existing file CHARIOTS_SECRET_KEY_FILE names; it never makes one), the states an unsigning
+    release wrote to an op store: those recorded before signing was enabled on it that carry no
+    signature. A state written later without a signature was written without the key: it is
+    listed, never signed. Signing vouches for them (every process holding the key will unpickle
+    them): run it once, right after upgrading, op store stopped, and read the list first.
     """
     if config_file is None:
         raise click.UsageError("--config is required: sign-store needs the op store's saver and database")
