@@ -171,6 +171,7 @@ class BaseMLOp(LoadableOp, metaclass=_AbstractVersionableMeta):
         stripped._state_version = None
         stripped._state_bytes_hash = None
         stripped.training_lineage = None
+        stripped.training_upstream = None
         return stripped
 
     @property

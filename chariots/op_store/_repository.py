@@ -99,7 +99,7 @@ def version_rows(session: Session, op_name: str) -> List[DBVersion]:
             select(DBVersion)
             .join(DBOp, DBVersion.op_id == DBOp.id)
             .where(DBOp.name == op_name)
-            .order_by(DBVersion.creation_time, DBVersion.id)
+            .order_by(DBVersion.id)
         )
     )
 
@@ -116,6 +116,7 @@ def ensure_version(
     class_path: Optional[str] = None,
     class_major: Optional[str] = None,
     saved_by: Optional[str] = None,
+    upstream: Optional[Dict[str, Any]] = None,
 ) -> Tuple[DBVersion, bool]:
     """The row of a version of an op, added unless it is there; its bytes must be in the saver.
 
@@ -138,6 +139,7 @@ def ensure_version(
         saved_at=time.time(),
         class_major=class_major,
         saved_by=saved_by,
+        upstream=upstream,
     )
     session.add(row)
     session.flush()
@@ -188,8 +190,8 @@ def states_of_ops(session: Session, op_names: List[str]) -> Dict[str, List[OpSta
     ops = {op.id: op for op in session.scalars(select(DBOp).where(DBOp.name.in_(list(found))))}
     if not ops:
         return found
-    query = (select(DBVersion).where(DBVersion.op_id.in_(list(ops)))
-             .order_by(DBVersion.op_id, DBVersion.creation_time, DBVersion.id))
+    # the store's commit order (row ids), never the clock of the host that trained
+    query = select(DBVersion).where(DBVersion.op_id.in_(list(ops))).order_by(DBVersion.op_id, DBVersion.id)
     rows_by_op: Dict[int, List[DBVersion]] = {op_id: [] for op_id in ops}
     for row in session.scalars(query):
         rows_by_op[row.op_id].append(row)
@@ -230,6 +232,8 @@ def _state(op: DBOp, row: DBVersion, links: List[Tuple[str, DBLineageLink]]) -> 
         links=explicit,
         saved_by=row.saved_by,
         saved_at=row.saved_at,
+        upstream=row.upstream,
+        sequence=row.id,
     )
 
 
@@ -291,7 +295,8 @@ def commit_records(session: Session, pipeline_name: Optional[str], node_names: L
     added = 0
     for state in states:
         row, created = ensure_version(
-            session, state.op_name, state.version, state.class_path, state.class_major, pipeline_name
+            session, state.op_name, state.version, state.class_path, state.class_major, pipeline_name,
+            None if state.upstream is None else dict(state.upstream),
         )
         if created:
             added += 1

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, NoReturn, Optional, Tuple
 
 from chariots.errors import ChariotsError, OpError, PipelineError, VersionError
 from chariots.pipelines import _persistence
@@ -135,62 +135,66 @@ class Pipeline(PipelineOp):
         args = [intermediate_results[reference] for reference in node._input_references]
         for reference in node._release:
             del intermediate_results[reference]
-        callbacks = self._pipeline_callbacks
-        for callback in callbacks:
-            callback.before_node_execution(self, node, args)
+        self.before_node(node, args)
         try:
             output = node.execute(args, runner)
-        except ChariotsError as error:  # ours say what went wrong already: add where
-            error.add_note(f"while running node {node.name!r} of pipeline {self.name!r}")
-            raise
         except Exception as error:
-            raise OpError(error, node.name, self.name) from error
-        if node._records_lineage:
-            self._record_lineage(node)
-        for callback in callbacks:
-            callback.after_node_execution(self, node, args, output)
-        outputs = node._output_references
-        if len(outputs) == 1:
-            intermediate_results[outputs[0]] = output
-        elif outputs:
-            if not isinstance(output, (tuple, list)) or len(output) != len(outputs):
-                got = f"{len(output)} values" if isinstance(output, (tuple, list)) else repr(type(output))
-                raise PipelineError(
-                    f"node {node.name!r} of pipeline {self.name!r} declares {len(outputs)} outputs "
-                    f"{[reference.reference for reference in outputs]} but returned {got}"
-                )
-            for reference, value in zip(outputs, output):
-                intermediate_results[reference] = value
+            self.raise_failure(node, error)
+        self.after_node(node, args, output)
+        for reference, value in zip(node._output_references, node.split_output(output, self.name)):
+            intermediate_results[reference] = value
         return output
 
+    def before_node(self, node: BaseNode, args: List[Any]) -> None:
+        """Before ``node`` runs on ``args``: the pipeline callbacks' ``before_node_execution``."""
+        for callback in self._pipeline_callbacks:
+            callback.before_node_execution(self, node, args)
+
+    def after_node(self, node: BaseNode, args: List[Any], output: Any) -> None:
+        """Once ``node`` ran: its lineage is recorded (when it trained), then the callbacks'
+        ``after_node_execution`` fire."""
+        if node._records_lineage:
+            self._record_lineage(node)
+        for callback in self._pipeline_callbacks:
+            callback.after_node_execution(self, node, args, output)
+
+    def raise_failure(self, node: BaseNode, error: Exception) -> NoReturn:
+        """Raises what a run raises when ``node`` raised ``error``: a Chariots error with a note
+        naming the node and the pipeline, an op's own error in an :class:`~chariots.errors.OpError`."""
+        if isinstance(error, ChariotsError):  # ours say what went wrong already: add where
+            error.add_note(f"while running node {node.name!r} of pipeline {self.name!r}")
+            raise error
+        raise OpError(error, node.name, self.name) from error
+
     def _record_lineage(self, node: BaseNode) -> None:
-        # the versions of what the trained ops consumed, through stateless ops and nested pipelines
+        # the upstream graph each trained op ran behind, through stateless ops and nested pipelines
         leaves = {leaf.name: leaf for leaf in iter_leaves(self)}
         versions = {name: leaf.node_version for name, leaf in leaves.items()}
         ran = iter_leaves(node.op) if node.requires_runner else (node,)
         trained = [leaf for leaf in ran if leaf._records_lineage]
         for leaf in trained:
             leaf.op.training_lineage = self._flat.lineage(leaf.name, versions)
+            leaf.op.training_upstream = self._flat.upstream(leaf.name, versions).to_json()
         self._check_predictors(leaves, versions, {leaf.name for leaf in trained})
 
     def _check_predictors(self, leaves: Dict[str, BaseNode], versions: Dict[str, Version], trained: set) -> None:
         # a model that only predicts must not run behind an upstream this run just retrained
+        from chariots.pipelines._store_protocol import OpState
+
         for name, sources in self._flat.sources.items():
-            retrained = trained.intersection(sources)
             leaf = leaves[name]
-            if not retrained or leaf._records_lineage or not leaf.op.holds_state:
+            if not trained.intersection(sources) or leaf._records_lineage or not leaf.op.holds_state:
                 continue
-            lineage = leaf.op.training_lineage or {}
-            for upstream in sorted(retrained):
-                trained_on = lineage.get(upstream)
-                if trained_on is None or trained_on.major != versions[upstream].major:
-                    was = f"{trained_on.major[:5]}" if trained_on is not None else "another version"
-                    raise VersionError.incompatible(
-                        f"op {name!r} would predict behind upstream op {upstream!r} {versions[upstream].major[:5]}, "
-                        f"just retrained by pipeline {self.name!r}, but it was trained behind {was}: train {name!r} "
-                        "in this pipeline too (MLMode.FIT or FIT_PREDICT), or retrain the upstream in a pipeline "
-                        f"without {name!r}"
-                    )
+            op = leaf.op
+            held = OpState(op.op_version, lineage=dict(op.training_lineage or {}), upstream=op.training_upstream)
+            problem = self._flat.incompatibility(name, held, versions)
+            if problem is not None:
+                retrained = ", ".join(repr(upstream) for upstream in sorted(trained.intersection(sources)))
+                raise VersionError.incompatible(
+                    f"op {name!r} would predict behind upstream op(s) {retrained} just retrained by pipeline "
+                    f"{self.name!r}: {problem}. Train {name!r} in this pipeline too (MLMode.FIT or FIT_PREDICT), "
+                    f"or retrain the upstream in a pipeline without {name!r}"
+                )
 
     @staticmethod
     def extract_results(results: Dict[NodeReference, Any]) -> Any:

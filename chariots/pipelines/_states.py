@@ -129,7 +129,7 @@ def load_state(name: str, op: "LoadableOp", state: "OpState", store: "OpStorePro
             f"the bytes stored as version {_short(state.version)} of op {name!r} hold version "
             f"{_short(loaded.op_version)}: the store is inconsistent, save the op again"
         )
-    loaded.pin_state(state.version, state_bytes, state.lineage)
+    loaded.pin_state(state.version, state_bytes, state.lineage, state.upstream)
     return loaded
 
 
@@ -199,7 +199,7 @@ class Snapshot(NamedTuple):
 def _record(leaf: Any, version: "Version") -> StateRecord:
     op = leaf.op
     lineage = dict(op.training_lineage) if op.training_lineage is not None else None
-    return StateRecord(leaf.name, version, op.class_path, op.class_version.major, lineage)
+    return StateRecord(leaf.name, version, op.class_path, op.class_version.major, lineage, op.training_upstream)
 
 
 def snapshot_state(leaf: Any) -> Snapshot:
@@ -238,7 +238,7 @@ def pin_states(states: List[Snapshot]) -> None:
     record's version."""
     for leaf, state_bytes, record, changed in states:
         if changed and state_bytes is not None:
-            leaf.op.pin_state(record.version, state_bytes, record.lineage)
+            leaf.op.pin_state(record.version, state_bytes, record.lineage, record.upstream)
 
 
 def upload_states(store: "OpStoreProtocol", states: List[Snapshot]) -> None:

@@ -75,11 +75,14 @@ def test_saved_bytes_come_back_for_their_version(service, saver_root):
     assert saved_files(saver_root) == sorted([op_bytes_path("model", V1), op_bytes_path("model", V2)])
 
 
-def test_versions_are_listed_oldest_first_whatever_the_saving_order(service):
+def test_versions_are_listed_in_the_order_the_store_committed_them_whatever_their_clocks(service):
+    # the creation times say 300, 100, 200: the hosts' clocks, which the store's order never follows
     for saved in (V3, V1, V2):
         service.save_op_bytes("model", saved, saved.major.encode())
-    assert service.get_all_versions_of_op("model") == [V1, V2, V3]
-    assert [v.creation_time for v in service.get_all_versions_of_op("model")] == [100.0, 200.0, 300.0]
+    assert service.get_all_versions_of_op("model") == [V3, V1, V2]
+    assert [v.creation_time for v in service.get_all_versions_of_op("model")] == [300.0, 100.0, 200.0]
+    assert [state.sequence for state in service.get_op_states("model")] == sorted(
+        state.sequence for state in service.get_op_states("model"))
 
 
 def test_a_version_saved_again_is_refused_and_keeps_its_first_creation_time(service):

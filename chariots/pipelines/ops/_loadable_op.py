@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import Dict, Optional
+from typing import Any, Dict, Mapping, Optional
 
 from chariots.pipelines.ops._base_op import BaseOp
 from chariots.versioning import Version
@@ -23,6 +23,8 @@ class LoadableOp(BaseOp):
 
     #: what the op consumed when its state last changed: upstream op name -> version
     training_lineage: Optional[Dict[str, Version]] = None
+    #: the upstream graph the op's state was trained behind (see :mod:`chariots.pipelines._lineage`)
+    training_upstream: Optional[Mapping[str, Any]] = None
     _state_version: Optional[Version] = None
 
     @property
@@ -69,18 +71,34 @@ class LoadableOp(BaseOp):
         """the version of the state the op was last loaded, saved or staged in (None: never)"""
         return self._state_version
 
-    def pin_state(self, version: Version, state_bytes: bytes, lineage: Optional[Dict[str, Version]]) -> None:
+    def pin_state(self, version: Version, state_bytes: bytes, lineage: Optional[Dict[str, Version]],
+                  upstream: Optional[Mapping[str, Any]] = None) -> None:
         """Records that the op now holds the state saved (or loaded) as ``version``.
 
         :param version: the state's version
         :param state_bytes: the state's bytes
         :param lineage: the versions of the ops the state was trained on
+        :param upstream: the upstream graph it was trained behind
         """
         self._state_version = version
         self._state_bytes_hash = _digest(state_bytes)
         self.training_lineage = dict(lineage) if lineage is not None else None
+        self.training_upstream = upstream
 
     _state_bytes_hash: Optional[str] = None
+
+    def take_state_of(self, trained: "LoadableOp") -> None:
+        """Takes the state a copy of this op reached elsewhere (a runner that ran it in another
+        process): every attribute of ``trained`` but its op callbacks, which stay this op's.
+
+        :param trained: a copy of this op, of the same class, after it ran
+        :raises TypeError: if ``trained`` is an op of another class
+        """
+        if type(trained) is not type(self):
+            raise TypeError(f"op {self.name!r} ({type(self).__name__}) cannot take the state of {trained!r}")
+        state = dict(vars(trained))
+        state.pop("_op_callbacks", None)
+        vars(self).update(state)
 
     def without_state(self) -> "LoadableOp":
         """A copy of the op that holds none of the state the op store keeps for it, for a process
