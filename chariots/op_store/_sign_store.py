@@ -2,7 +2,7 @@
 unsigning release wrote, and that carries no signature, is signed in place under the configured key.
 
 Signing a state vouches for it: every process holding the key will then unpickle it. So it signs
-only what was written *before signing was enabled*: the store records when (migration 0004: the
+only what was written *before signing was enabled*: the store records when (migration 0005: the
 time, and the last version row written before), and a state recorded later that carries no
 signature was written by someone without the key (a plant, or a process of an earlier release
 still running): it is listed and never signed; and once a run signed the store, later runs sign

@@ -1,5 +1,5 @@
 """``chariots sign-store`` signs only what an unsigning release wrote (issue 19, findings 1 and
-10): the store records when signing was enabled (migration 0004), the listing shows each state
+10): the store records when signing was enabled (migration 0005), the listing shows each state
 with when it was written, a state uploaded after that time without a signature (a plant) is
 never signed, a second run signs nothing, and without a configured key it refuses to run (it made
 one and signed the whole store with it). On SQLite and PostgreSQL; planted pickles leave no marker.
@@ -11,14 +11,12 @@ import os
 import pytest
 import requests
 from click.testing import CliRunner
-from sqlalchemy import create_engine
-from sqlalchemy.orm import Session
+from sqlalchemy import create_engine, text
 
 from chariots._signing import SECRET_KEY_ENV, SECRET_KEY_FILE_ENV, SigningKeys
 from chariots.cli import cli
 from chariots.errors import ConfigError, SignatureError
 from chariots.op_store import OpStoreClient, OpStoreServer, sign_store
-from chariots.op_store import _repository as repository
 from chariots.op_store._names import op_bytes_path
 from chariots.op_store.migrations import upgrade_database
 from chariots.op_store.savers import FileSaver
@@ -44,15 +42,19 @@ def old_store(request, tmp_path, wsgi_server, marker, monkeypatch):
     saver = FileSaver(str(folder))
     upgrade_database(db_url, "0003")  # what the earlier release made, and wrote with
     engine = create_engine(db_url)
-    for version, data in ((OLD_STATE, b"model bytes from before signing"), (GONE_STATE, b"lost")):
-        saver.save(data, op_bytes_path("model", version))
-        with Session(engine) as session:
-            repository.ensure_version(session, "model", version)
-            session.commit()
+    with engine.begin() as connection:  # the rows that release wrote, in the columns of its schema
+        connection.execute(text("INSERT INTO ops (name) VALUES ('model')"))
+        op_id = connection.execute(text("SELECT id FROM ops WHERE name = 'model'")).scalar()
+        for version, data in ((OLD_STATE, b"model bytes from before signing"), (GONE_STATE, b"lost")):
+            saver.save(data, op_bytes_path("model", version))
+            connection.execute(text("INSERT INTO versions (op_id, major, minor, patch, creation_time, saved_at) "
+                                    "VALUES (:op, :major, :minor, :patch, :created, :saved)"),
+                               {"op": op_id, "major": version.major, "minor": version.minor, "patch": version.patch,
+                                "created": version.creation_time, "saved": version.creation_time})
     engine.dispose()
     os.remove(folder / op_bytes_path("model", GONE_STATE).lstrip("/"))
 
-    server = OpStoreServer(saver, db_url=db_url)  # this release: migration 0004 records the time
+    server = OpStoreServer(saver, db_url=db_url)  # this release: migration 0005 records the time
     url = wsgi_server(server.flask)
     client = OpStoreClient(url, secret_key=KEY)
     client.save_op_bytes("model", SIGNED_STATE, b"model bytes saved signed")

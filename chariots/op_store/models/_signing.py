@@ -1,4 +1,4 @@
-"""When the store began taking signed states only, recorded once by migration 0004."""
+"""When the store began taking signed states only, recorded once by migration 0005."""
 
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 so that ``chariots sign-store`` signs only what an unsigning release wrote, never a state uploaded
 later without the key.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-04
 """
 
@@ -14,8 +14,8 @@ import time
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
