@@ -11,6 +11,8 @@ import os
 import pytest
 import requests
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 
 from chariots._signing import SECRET_KEY_ENV, SECRET_KEY_FILE_ENV, SigningKeys
@@ -21,6 +23,7 @@ from chariots.op_store._names import op_bytes_path
 from chariots.op_store.migrations import upgrade_database
 from chariots.op_store.savers import FileSaver
 from chariots.versioning import Version
+from tests import generative
 from tests.security.conftest import KEY, OTHER_KEY, Planted, ml_op_bytes
 
 OLD_STATE = Version().update_major(b"saved before signing")
@@ -166,3 +169,75 @@ def test_a_store_made_signing_has_nothing_to_sign(tmp_path, monkeypatch, wsgi_se
     assert report.signed == [] and [state.version for state in report.written_after] == [PLANTED_STATE]
     server.close()
     assert not marker.exists()
+
+
+ACTIONS = ["save signed", "plant unsigned", "plant foreign", "replace old bytes", "sign-store", "sign-store --yes"]
+
+
+@pytest.mark.generative
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(old_states=st.integers(0, 3), actions=st.lists(st.sampled_from(ACTIONS), max_size=7))
+def test_whatever_happens_after_the_upgrade_only_the_key_holders_and_the_old_states_load(
+        tmp_path_factory, old_states, actions):
+    """The promise of sign-store, over random histories: whatever is planted, replaced or signed
+    after signing was enabled, the states that load under the key are the ones the key holder saved
+    and the old release's states with their original bytes, never a plant. (Bytes of an old state
+    replaced between the upgrade and the first signing run are the documented limit: the store has
+    no record of them to compare with; the history replaces them only after that run.)"""
+    from chariots.op_store._database import OpStoreDatabase
+    from chariots.op_store._service import OpStoreService
+    from chariots.op_store._sign_store import sign_service_states
+
+    folder = tmp_path_factory.mktemp("history")
+    marker = folder / "pwned"
+    db_url = f"sqlite:///{folder / 'store.db'}"
+    saver = FileSaver(str(folder / "models"))
+    upgrade_database(db_url, "0003")
+    engine = create_engine(db_url)
+    trusted = {}  # version -> the bytes that may load
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO ops (name) VALUES ('model')"))
+        for index in range(old_states):
+            version = Version().update_major(f"old {index}".encode())
+            trusted[version] = f"old model {index}".encode()
+            saver.save(trusted[version], op_bytes_path("model", version))
+            connection.execute(text("INSERT INTO versions (op_id, major, minor, patch, creation_time, saved_at) "
+                                    "VALUES (1, :major, :minor, :patch, 1.0, 1.0)"),
+                               {"major": version.major, "minor": version.minor, "patch": version.patch})
+    engine.dispose()
+    old = list(trusted)
+    keys, plant = SigningKeys(KEY), ml_op_bytes(Planted(str(marker)))
+    service = OpStoreService(saver, OpStoreDatabase(db_url))
+    service.start()  # this release: signing enabled now
+    generative.record("test_whatever_happens_after_the_upgrade_only_the_key_holders_and_the_old_states_load",
+                      f"{old_states}:" + ",".join(action.split()[0] for action in actions))
+    signed_once = False
+    try:
+        for step, action in enumerate(actions):
+            version = Version().update_major(f"step {step}".encode())
+            if action == "save signed":
+                trusted[version] = f"new model {step}".encode()
+                service.save_op_bytes("model", version, keys.sign_state("model", version, trusted[version]))
+            elif action == "plant unsigned":
+                service.save_op_bytes("model", version, plant)
+            elif action == "plant foreign":
+                service.save_op_bytes("model", version, SigningKeys(OTHER_KEY).sign_state("model", version, plant))
+            elif action == "replace old bytes" and old and signed_once:
+                replaced = old[step % len(old)]
+                saver.save(plant, op_bytes_path("model", replaced))
+                trusted.pop(replaced, None)  # its original bytes are gone: it must not load now
+            elif action.startswith("sign-store"):
+                sign_service_states(service, keys, dry_run=not action.endswith("--yes"))
+                signed_once = signed_once or action.endswith("--yes")
+            loaded = {}
+            for stored in service.get_all_versions_of_op("model"):
+                try:
+                    loaded[stored] = keys.unsign_state("model", stored, service.get_op_bytes_for_version("model",
+                                                                                                       stored))
+                except SignatureError:
+                    pass
+            assert all(trusted.get(stored) == data for stored, data in loaded.items()), (actions, step)
+            assert plant not in loaded.values()
+        assert not marker.exists()
+    finally:
+        service.close()
