@@ -308,11 +308,14 @@ def commit_records(session: Session, pipeline_name: Optional[str], node_names: L
 
 
 def _generation(session: Session, row: DBServedGeneration, with_states: bool) -> Generation:
-    versions = {name: Version.parse(text) for name, text in row.versions.items()}
+    versions = {name: None if text is None else Version.parse(text) for name, text in row.versions.items()}
     states: Dict[str, OpState] = {}
-    if with_states and versions:
-        stored = states_of_ops(session, sorted(versions))
+    named = sorted(name for name, version in versions.items() if version is not None)
+    if with_states and named:
+        stored = states_of_ops(session, named)
         for name, version in versions.items():
+            if version is None:
+                continue
             state = next((state for state in stored.get(name, ()) if state.version == version), None)
             if state is not None:
                 states[name] = state
@@ -320,12 +323,15 @@ def _generation(session: Session, row: DBServedGeneration, with_states: bool) ->
                       recorded_at=row.recorded_at, states=states)
 
 
-def add_generation(session: Session, pipeline_name: str, versions: Dict[str, Version]) -> Generation:
-    """Records the pipeline's next generation, numbered one more than its last.
+def add_generation(session: Session, pipeline_name: str, versions: Dict[str, Optional[Version]]) -> Generation:
+    """Records the pipeline's next generation, numbered one more than its last (an op named with
+    no version holds no state).
 
     :raises NotFoundError: if a version is not stored
     """
     for op_name, version in versions.items():
+        if version is None:
+            continue
         op = find_op(session, op_name)
         if op is None or find_version(session, op, version) is None:
             raise NotFoundError(
@@ -338,7 +344,7 @@ def add_generation(session: Session, pipeline_name: str, versions: Dict[str, Ver
     row = DBServedGeneration(
         pipeline_name=pipeline_name,
         number=(last or 0) + 1,
-        versions={op_name: str(version) for op_name, version in sorted(versions.items())},
+        versions={op_name: None if version is None else str(version) for op_name, version in sorted(versions.items())},
         recorded_at=time.time(),
     )
     session.add(row)

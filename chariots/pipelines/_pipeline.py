@@ -169,7 +169,10 @@ class Pipeline(PipelineOp):
     def _record_lineage(self, node: BaseNode) -> None:
         # the upstream graph each trained op ran behind, through stateless ops and nested pipelines
         leaves = {leaf.name: leaf for leaf in iter_leaves(self)}
-        versions = {name: leaf.node_version for name, leaf in leaves.items()}
+        # a stateful op's version is that of the state it holds now (a plain loadable op trained
+        # earlier in this run is not saved yet: its version comes from its bytes)
+        versions = {name: leaf.op.current_version() if leaf.is_loadable else leaf.node_version
+                    for name, leaf in leaves.items()}
         ran = iter_leaves(node.op) if node.requires_runner else (node,)
         trained = [leaf for leaf in ran if leaf._records_lineage]
         for leaf in trained:
@@ -250,8 +253,9 @@ class Pipeline(PipelineOp):
     def load(
         self,
         op_store_client: "OpStoreProtocol",
-        versions: Optional[Mapping[str, Version]] = None,
+        versions: Optional[Mapping[str, Optional[Version]]] = None,
         states: Optional[Mapping[str, List["OpState"]]] = None,
+        require_states: bool = False,
     ) -> "Pipeline":
         """Loads, for every stateful op, the newest stored state that fits what its upstream loads.
 
@@ -265,11 +269,13 @@ class Pipeline(PipelineOp):
                          under the same check; the ops not named take the newest compatible state
         :param states: the stored states of the pipeline's ops, when the caller fetched them
                        already (else one request asks the op store for all of them)
+        :param require_states: refuse when an op that only predicts would be left with no state
+                               (what a server's load does: it must not serve untrained models)
         :raises VersionError: if an op has stored states but none was trained behind what its
                               upstream ops load
         :returns: this pipeline once loaded
         """
-        self._graph = _persistence.loaded_graph(self, op_store_client, versions, states)
+        self._graph = _persistence.loaded_graph(self, op_store_client, versions, states, require_states)
         return self
 
     def stage_training(self, op_store_client: "OpStoreProtocol") -> List["StateRecord"]:
@@ -288,6 +294,15 @@ class Pipeline(PipelineOp):
         """A copy of the pipeline without the states the op store keeps, and their versions: what a
         job sends to a worker, which loads exactly those versions back (see :meth:`load`)."""
         return _persistence.definition(self)
+
+    def generation_versions(self) -> Dict[str, Optional[Version]]:
+        """What a served generation of the pipeline names: the stored version of every stateful op,
+        None for an op holding no state (see :meth:`chariots.serving.PipelinesService.load_pipeline`)."""
+        return _persistence.generation_versions(self)
+
+    def unstored_states(self) -> List[str]:
+        """The stateful ops holding a state the op store does not hold (set in Python, never saved)."""
+        return _persistence.unstored_states(self)
 
     def untrained_ops(self) -> List[str]:
         """The names of the predicting ML ops that were never trained nor loaded (they cannot predict)."""

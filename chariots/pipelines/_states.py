@@ -34,7 +34,6 @@ from chariots.errors import (
     OpIdentityError,
     SaverError,
     SerializerError,
-    SignatureError,
     VersionError,
 )
 from chariots.pipelines._store_protocol import StateRecord
@@ -50,8 +49,10 @@ __all__ = ["Chooser", "Loaded", "load_states", "same_code", "check_identity", "n
 logger = logging.getLogger("chariots.pipelines")
 
 #: what makes a stored state unusable without making the whole load fail: its bytes are missing,
-#: corrupt, unsigned or hold another version (the next state in the chooser's order is tried)
-UNUSABLE_STATE = (MLOpError, SerializerError, SignatureError, SaverError, NotFoundError)
+#: corrupt or hold another version (the next state in the chooser's order is tried). Bytes whose
+#: signature does not check are never skipped: the load fails, naming them (a key that does not
+#: match is a misconfiguration to report, not an old state to fall back to).
+UNUSABLE_STATE = (MLOpError, SerializerError, SaverError, NotFoundError)
 
 #: ``chooser(name, op, states, decided, stored)``: the states op ``name`` may take, most wanted first
 #: (``states``: every stored state of the op, in store order; ``decided``: the version each op

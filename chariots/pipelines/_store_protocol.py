@@ -74,14 +74,15 @@ class Generation:
 
     :param pipeline_name: the pipeline loaded
     :param number: the generation number (1 for the first load, one more for each later one)
-    :param versions: the version of each loadable op: op name -> version
+    :param versions: the version of every loadable op of the pipeline: op name -> version (None:
+                     the op holds no state, an untrained model its training pipeline will train)
     :param recorded_at: when the load recorded it (a ``time.time()`` stamp)
     :param states: the stored state of each version named, by op name
     """
 
     pipeline_name: str
     number: int
-    versions: Dict[str, "Version"] = field(default_factory=dict)
+    versions: Dict[str, Optional["Version"]] = field(default_factory=dict)
     recorded_at: Optional[float] = None
     #: the stored state of each version named (what a process checks before serving them), when
     #: the op store sent them along

@@ -89,8 +89,17 @@ def test_a_version_saved_again_is_refused_and_keeps_its_first_creation_time(serv
     assert service.save_op_bytes("model", V1, b"a") is True
     again = version("one", 999.0)
     with pytest.raises(ConflictError, match="is already stored and versions are immutable"):
-        service.save_op_bytes("model", again, b"b")
-    assert service.upload_op_bytes("model", again, b"b") is False  # a save's upload of a stored state: a no-op
+        service.save_op_bytes("model", again, b"a")
+    assert service.upload_op_bytes("model", again, b"a") is False  # a save's upload of a stored state: a no-op
+    for other in (b"b", b"ab", b""):  # other bytes under a recorded version: refused, never dropped silently
+        with pytest.raises(ConflictError) as error:
+            service.upload_op_bytes("model", again, other)
+        assert str(error.value) == (
+            f"version {str(again)!r} of op 'model' is already stored with other bytes, and versions are written "
+            "once: a new state needs a new version (nothing was changed)"
+        )
+        with pytest.raises(ConflictError):
+            service.save_op_bytes("model", again, other)
     assert service.get_op_bytes_for_version("model", V1) == b"a"
     [listed] = service.get_all_versions_of_op("model")
     assert listed.creation_time == 100.0
