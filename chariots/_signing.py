@@ -468,9 +468,11 @@ class KeySource:
 def state_data(blob: Union[bytes, bytearray, memoryview]) -> memoryview:
     """The data of a signed state without its signature tail (the whole blob when it carries no
     tail of ours): two uploads of one state under one version differ only there (a nonce, a key),
-    so the op store compares this part to tell "the same state again" from "other bytes"."""
+    so the op store compares this part to tell "the same state again" from "other bytes" (a tail of
+the current scheme, of the manifest format, or of the first format)."""
     view = memoryview(blob).cast("B")
-    if parse_tail(bytes(view[-STATE_TAIL_BYTES:])) is not None:
+    end = bytes(view[-STATE_TAIL_BYTES:])
+    if _mac.parse_tail(end) is not None or parse_manifest_tail(end) is not None:
         return view[:len(view) - STATE_TAIL_BYTES]
     if hmac_signature(view) is not None:
         return view[:len(view) - HMAC_TAIL_BYTES]
