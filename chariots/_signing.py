@@ -315,6 +315,14 @@ class SigningKeys:
             return view[:len(view) - HMAC_TAIL_BYTES].tobytes()
         raise self._refused(blob, what)
 
+    def names_an_accepted_key(self, blob: Union[bytes, bytearray, memoryview]) -> bool:
+        """Whether ``blob`` ends with a tail of the current scheme naming one of the accepted keys
+        (whatever the tail signs: a blob refused for a purpose but naming an accepted key was made
+        for another purpose)."""
+        view = memoryview(blob).cast("B")
+        parsed = _mac.parse_tail(view[-_mac.TAIL_BYTES:]) if len(view) >= _mac.TAIL_BYTES else None
+        return parsed is not None and parsed[1] in self._roots
+
     def _hmac_checks(self, purpose: str, view: memoryview) -> bool:
         """Whether ``view`` ends with an HMAC-SHA256 of the rest, for ``purpose``, under an accepted
         key (the first format; its base64 in its one canonical spelling)."""

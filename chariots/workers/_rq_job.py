@@ -1,7 +1,9 @@
 """What a worker runs for a pipeline call, the serializer jobs travel with, and how a failure is recorded."""
 from __future__ import annotations
 
+import io
 import os
+import pickle
 import re
 import socket
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional
@@ -11,6 +13,7 @@ import dill
 from chariots._response import PipelineResponse
 from chariots._signing import JOB_PURPOSE, KeySource
 from chariots.errors import InvalidNameError, OpError, SignatureError
+from chariots.workers._job_fields import ERROR, PAYLOAD, RESULT, keys_of, seal_json, unseal
 
 if TYPE_CHECKING:
     from chariots.pipelines import OpStoreProtocol, Pipeline
@@ -44,12 +47,26 @@ def check_job_id(job_id: object) -> str:
     )
 
 
-class SignedRQSerializer:
-    """RQ serializer using dill, so pipelines of ops defined in ``__main__`` travel too, and
-    signing what it writes to Redis (job payloads, meta and results) with the secret key.
+class _PlainUnpickler(pickle.Unpickler):
+    """Reads plain data only (strings, bytes, numbers, tuples, lists, dicts): no class nor function
+    is ever looked up, so no code of any module runs while reading."""
 
-    :meth:`loads` checks the signature before dill reads a byte: a job or result planted in
-    Redis by anyone without the key is refused (the job fails, a result reads as an error).
+    def find_class(self, module: str, name: str) -> Any:
+        raise SignatureError(
+            f"a job read from Redis names {module}.{name}, where the jobs of this release hold plain data only (the "
+            "call's arguments travel sealed for their job): a job queued by an earlier release? send the call again"
+        )
+
+
+class SignedRQSerializer:
+    """RQ serializer signing what it writes to Redis (job payloads, meta and results) with the
+    secret key, and reading back only plain data.
+
+    :meth:`loads` checks the signature before a byte is read: a job or result planted in Redis by
+    anyone without the key is refused (the job fails, a result reads as an error). What it carries
+    is plain data: the pipeline, its input and its answer travel inside, dill-pickled and sealed
+    for their job and field (see :mod:`chariots.workers._job_fields`), so pipelines of ops defined
+    in ``__main__`` travel too, and a blob moved to another job or field is refused.
 
     :param key_source: the keys (by default ``CHARIOTS_SECRET_KEY``, else the user's key file)
     """
@@ -60,11 +77,11 @@ class SignedRQSerializer:
         self.__qualname__ = "DillRQSerializer"
 
     def dumps(self, obj: Any) -> bytes:
-        return self.key_source.keys.sign(JOB_PURPOSE, dill.dumps(obj, recurse=True))
+        return self.key_source.keys.sign(JOB_PURPOSE, pickle.dumps(obj, protocol=5))
 
     def loads(self, data: bytes) -> Any:
         what = "a job (payload, meta or result) read from Redis"
-        return dill.loads(self.key_source.keys.unsign(JOB_PURPOSE, data, what))
+        return _PlainUnpickler(io.BytesIO(self.key_source.keys.unsign(JOB_PURPOSE, data, what))).load()
 
     def __repr__(self) -> str:
         return f"<SignedRQSerializer {self.key_source!r}>"
@@ -75,9 +92,15 @@ _DEFAULT_SERIALIZER = SignedRQSerializer()
 
 class DillRQSerializer:
     """The :class:`SignedRQSerializer` with the default keys (``CHARIOTS_SECRET_KEY``, else the
-    user's key file), by dotted path for workers started by hand:
-    ``rq worker chariots_workers --serializer chariots.workers.DillRQSerializer``.
+    user's key file), by dotted path, to read Chariots jobs with RQ's own API
+    (``Job.fetch(job_id, connection=redis, serializer=DillRQSerializer)``).
+
+    Run Chariots workers with ``chariots workers`` or ``python -m chariots.workers``: a plain ``rq
+    worker`` would import and call the callback names RQ keeps unsigned in each job.
     """
+
+    #: the keys the jobs are signed and sealed with
+    key_source = _DEFAULT_SERIALIZER.key_source
 
     @staticmethod
     def dumps(obj: Any) -> bytes:
@@ -129,6 +152,7 @@ def run_pipeline_job(
     job = get_current_job()
     if job is not None:
         # where the job runs, for the messages about a worker that died
+        job.meta = job_meta(job)
         job.meta[WORKER_META] = {"pid": os.getpid(), "host": socket.gethostname()}
         job.save_meta()
     if op_store_client is not None:
@@ -142,9 +166,37 @@ def run_pipeline_job(
     return response.json()
 
 
+def run_job(payload: bytes) -> bytes:
+    """What a worker runs for a job a :class:`~chariots.workers.RQWorkerPool` queued: the call's
+    arguments come sealed for this job (see :mod:`chariots.workers._job_fields`), the answer goes
+    back sealed for it.
+
+    :param payload: the arguments of :func:`run_pipeline_job`, dill-pickled and sealed for the job
+    :returns: the JSON of the call's :class:`~chariots.pipelines.PipelineResponse`, sealed for the job
+    :raises SignatureError: naming the job, for a payload sealed for another job (replayed under
+                            this id) or another field; nothing of it is read
+    """
+    from rq import get_current_job
+
+    job = get_current_job()
+    keys = keys_of(job.serializer)
+    arguments = dill.loads(unseal(keys, job.id, PAYLOAD, payload))
+    return seal_json(keys, job.id, RESULT, run_pipeline_job(*arguments))
+
+
+def job_meta(job: Any) -> Dict[str, Any]:
+    """The job's meta as it was read, or an empty one when it is not a dict of ours (RQ keeps a meta
+    it could not read as ``{"unserialized": ...}``; a blob moved there from another field reads as
+    something else)."""
+    meta = job.meta
+    if not isinstance(meta, dict) or "unserialized" in meta:
+        return {}
+    return meta
+
+
 def _where(meta: Dict[str, Any]) -> str:
     worker = meta.get(WORKER_META)
-    if not worker:
+    if not isinstance(worker, dict):
         return "the worker running this job"
     return f"the worker running this job (pid {worker.get('pid')} on host {worker.get('host')!r})"
 
@@ -173,24 +225,43 @@ def describe_failure(exc_type: type, exc_value: BaseException, meta: Dict[str, A
     return {"type": exc_type.__name__, "message": "; ".join([text, *notes])}
 
 
-def record_failure(job: Any, connection: Any, exc_type: type, exc_value: BaseException, traceback: Any) -> None:
-    """RQ failure callback: keeps the job's structured error in its meta.
+def _fresh_meta(job: Any) -> Dict[str, Any]:
+    try:
+        job.get_meta(refresh=True)
+    except SignatureError:  # a meta planted in Redis: replaced by ours
+        job.meta = {}
+    job.meta = job_meta(job)
+    return job.meta
 
-    RQ calls it in the work horse when the job raises, and in whichever process cleans the
-    started-job registry when the job's worker stopped sending heartbeats.
-    """
-    meta = job.get_meta(refresh=True)
-    meta[ERROR_META] = describe_failure(exc_type, exc_value, meta)
+
+def record_error(job: Any, error: Dict[str, str]) -> None:
+    """Keeps ``error`` (``{"type": ..., "message": ...}``) in the job's meta, sealed for the job."""
+    meta = _fresh_meta(job)
+    meta[ERROR_META] = seal_json(keys_of(job.serializer), job.id, ERROR, error)
     job.save_meta()
+
+
+def record_failure(job: Any, connection: Any, exc_type: type, exc_value: BaseException, traceback: Any) -> None:
+    """The failure callback of every Chariots job (the job class supplies it, whatever the job's
+    hash in Redis names): keeps the job's structured error in its meta.
+
+    RQ calls it in the work horse when the job raises; the abandoned-job check calls it when the
+    job's worker stopped sending heartbeats.
+    """
+    record_error(job, describe_failure(exc_type, exc_value, _fresh_meta(job)))
+
+
+def record_stopped(job: Any, connection: Any) -> None:
+    """The stopped callback of every Chariots job: RQ's ``stop-job`` command ended it."""
+    record_error(job, {"type": "JobStopped", "message": "the job was stopped (an RQ stop-job command) before it "
+                                                       "finished"})
 
 
 def record_work_horse_killed(job: Any, retpid: Any, ret_val: Any, rusage: Any) -> None:
     """RQ work-horse-killed handler: the process running the job ended without finishing it."""
     signal_number = os.WTERMSIG(ret_val) if isinstance(ret_val, int) and os.WIFSIGNALED(ret_val) else None
     how = f"was killed by signal {signal_number}" if signal_number else f"exited with status {ret_val}"
-    meta = job.get_meta(refresh=True)
-    meta[ERROR_META] = {
+    record_error(job, {
         "type": WORKER_DIED,
         "message": f"the process running this job (pid {retpid}) {how} before the job finished",
-    }
-    job.save_meta()
+    })

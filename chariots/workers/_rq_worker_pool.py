@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
 from chariots._response import JobStatus, PipelineResponse
@@ -12,6 +13,7 @@ from chariots._signing import KeySource
 from chariots._wire import with_public_message
 from chariots.errors import NotFoundError, ServiceUnavailableError, SignatureError
 from chariots.workers._base_worker_pool import BaseWorkerPool, PipelinesApp
+from chariots.workers._job_fields import ERROR, MODULES, PAYLOAD, PIPELINE, RESULT, seal, seal_json, unseal_json
 from chariots.workers._process import WorkerProcess
 from chariots.workers._rq_job import (
     ERROR_META,
@@ -19,9 +21,9 @@ from chariots.workers._rq_job import (
     PIPELINE_META,
     SignedRQSerializer,
     check_job_id,
+    job_meta,
     modules_of,
-    record_failure,
-    run_pipeline_job,
+    run_job,
 )
 from chariots.workers._worker import (
     DEFAULT_ABANDONED_JOB_TIMEOUT,
@@ -84,7 +86,9 @@ class RQWorkerPool(BaseWorkerPool):
         self.result_ttl = queue_kwargs.pop("result_ttl", 24 * 3600)
         self.job_timeout = queue_kwargs.pop("job_timeout", DEFAULT_JOB_TIMEOUT)
         queue_kwargs.update(name=QUEUE_NAME, connection=self._redis, serializer=self._serializer)
-        self._queue = rq.Queue(**queue_kwargs)
+        from chariots.workers._rq_classes import ChariotsQueue
+
+        self._queue = ChariotsQueue(**queue_kwargs)
         self.abandoned_job_timeout = abandoned_job_timeout
         self.preload = list(preload)
         self._workers: List[WorkerProcess] = []
@@ -157,19 +161,27 @@ class RQWorkerPool(BaseWorkerPool):
         self.close()
 
     def execute_pipeline_async(self, pipeline: "Pipeline", pipeline_input: Any, app: PipelinesApp) -> str:
-        """Queues a call of ``pipeline`` for a worker and returns the RQ job id."""
-        redis_module, rq = import_rq()
+        """Queues a call of ``pipeline`` for a worker and returns the RQ job id.
+
+        The call's arguments, the pipeline's name and its modules are sealed for the job's id (see
+        :mod:`chariots.workers._job_fields`): moved to another job in Redis, they are refused.
+        """
+        redis_module, _ = import_rq()
+        import dill
+
         runner = getattr(app, "runner", None) or _default_runner()
         op_store_client = getattr(app, "op_store_client", None)
         # the job carries the pipeline's definition and the versions it serves, never the models:
         # the worker loads those versions from the op store (an unstored state travels as it is)
         definition, versions = pipeline.definition() if op_store_client is not None else (pipeline, None)
+        keys, job_id = self._serializer.key_source.keys, str(uuid.uuid4())
+        arguments = dill.dumps((definition, pipeline_input, op_store_client, runner, versions), recurse=True)
+        meta = {PIPELINE_META: seal_json(keys, job_id, PIPELINE, pipeline.name),
+                MODULES_META: seal_json(keys, job_id, MODULES, modules_of(pipeline, runner, op_store_client))}
         try:
             job = self._queue.enqueue(
-                run_pipeline_job, definition, pipeline_input, op_store_client, runner, versions,
-                result_ttl=self.result_ttl, job_timeout=self.job_timeout,
-                on_failure=rq.Callback(record_failure),
-                meta={PIPELINE_META: pipeline.name, MODULES_META: modules_of(pipeline, runner, op_store_client)},
+                run_job, seal(keys, job_id, PAYLOAD, arguments), job_id=job_id, result_ttl=self.result_ttl,
+                job_timeout=self.job_timeout, meta=meta, description=f"chariots pipeline {pipeline.name!r}",
             )
         except redis_module.exceptions.ConnectionError as error:
             raise self._unreachable(error) from error
@@ -179,19 +191,26 @@ class RQWorkerPool(BaseWorkerPool):
         """Returns the JSON response of a job: its value when done, its error when failed.
 
         A running job whose worker stopped sending heartbeats is failed here, with the reason.
+        What the answer says (the pipeline, the value, the error) is read only when it was sealed
+        for this job.
 
         :param job_id: the id returned when the job was queued
         :param pipeline_name: when given, a job of another pipeline is not found
+        :raises SignatureError: (a 403) naming the job and the field, when its pipeline name, result
+                                or recorded error is not signed for it (a job planted in Redis, or a
+                                field moved there from another job)
         """
         check_job_id(job_id)
-        redis_module, rq = import_rq()
+        redis_module, _ = import_rq()
         from rq.exceptions import NoSuchJobError
-        from rq.job import Job
 
+        from chariots.workers._rq_classes import ChariotsJob
+
+        keys = self._serializer.key_source.keys
         try:
-            job = Job.fetch(job_id, connection=self._redis, serializer=self._serializer)
-            owner = job.get_meta(refresh=False).get(PIPELINE_META)
-            if pipeline_name is not None and owner is not None and owner != pipeline_name:
+            job = ChariotsJob.fetch(job_id, connection=self._redis, serializer=self._serializer)
+            owner = unseal_json(keys, job_id, PIPELINE, job_meta(job).get(PIPELINE_META))
+            if pipeline_name is not None and owner != pipeline_name:
                 raise NoSuchJobError(job_id)
             status = JobStatus.from_rq(job.get_status())
             if status not in _TERMINAL:
@@ -199,12 +218,13 @@ class RQWorkerPool(BaseWorkerPool):
                 status = JobStatus.from_rq(job.get_status(refresh=True))
             if status is JobStatus.done:
                 try:
-                    data = dict(job.return_value() or {})
+                    sealed = job.return_value()
                 except SignatureError as refused:
                     raise SignatureError(f"the result of job {job_id!r} is refused: {refused}") from None
+                data = dict(unseal_json(keys, job_id, RESULT, sealed))
                 data.update(job_id=job_id, job_status=status.value)
                 return json.dumps(data)
-            error = self._job_error(job) if status is JobStatus.failed else None
+            error = self._job_error(job, keys) if status is JobStatus.failed else None
         except NoSuchJobError:
             raise NotFoundError(f"no job {job_id!r} in the worker queue (unknown or expired)") from None
         except redis_module.exceptions.ConnectionError as error:
@@ -212,25 +232,21 @@ class RQWorkerPool(BaseWorkerPool):
         return json.dumps(PipelineResponse(None, {}, job_id=job_id, job_status=status, error=error).json())
 
     def _fail_abandoned_jobs(self) -> None:
-        """RQ's abandoned-job handling: started jobs past their heartbeat move to the failed jobs.
+        """Started jobs past their heartbeat move to the failed jobs, with the reason (our cleanup,
+        not RQ's: see :func:`~chariots.workers._rq_classes.fail_abandoned_jobs`)."""
+        from chariots.workers._rq_classes import fail_abandoned_jobs
 
-        RQ runs each job's failure callback, which records why. The timer-based death penalty
-        lets it run in any thread of a server.
-        """
-        from rq.registry import StartedJobRegistry
-        from rq.timeouts import TimerDeathPenalty
-
-        registry = StartedJobRegistry(
-            self._queue.name, connection=self._redis, serializer=self._serializer,
-            death_penalty_class=TimerDeathPenalty,
-        )
-        registry.cleanup()
+        fail_abandoned_jobs(self._queue)
 
     @staticmethod
-    def _job_error(job) -> Dict[str, str]:
-        error = job.get_meta(refresh=True).get(ERROR_META)
-        if error:
-            return dict(error)
+    def _job_error(job, keys) -> Dict[str, str]:
+        try:
+            job.get_meta(refresh=True)
+        except SignatureError:  # replaced in Redis since the job was read: no reason to show
+            job.meta = {}
+        meta = job_meta(job)
+        if meta.get(ERROR_META) is not None:
+            return dict(unseal_json(keys, job.id, ERROR, meta[ERROR_META]))
         return {"type": "JobError", "message": "the job failed without a recorded reason: see its worker's log"}
 
 

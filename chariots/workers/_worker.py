@@ -12,8 +12,9 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Mapping, Optional, Sequence, Union
 
 from chariots._signing import KeySource
-from chariots.errors import ConfigError, MissingExtraError, ServiceUnavailableError
-from chariots.workers._rq_job import MODULES_META, SignedRQSerializer, record_work_horse_killed
+from chariots.errors import ConfigError, MissingExtraError, ServiceUnavailableError, SignatureError
+from chariots.workers._job_fields import MODULES, keys_of, unseal_json
+from chariots.workers._rq_job import MODULES_META, SignedRQSerializer, job_meta, record_work_horse_killed
 
 if TYPE_CHECKING:
     from redis import ConnectionPool, Redis
@@ -125,17 +126,30 @@ def heartbeat_settings(abandoned_job_timeout: float) -> Dict[str, int]:
 
 
 def _worker_class():
-    _, rq = import_rq()
+    redis_module, rq = import_rq()
+    from rq import worker_registration
+    from rq.registry import FailedJobRegistry, FinishedJobRegistry
+    from rq.utils import now
+
+    from chariots.workers._rq_classes import ChariotsJob, ChariotsQueue, fail_abandoned_jobs
 
     class ChariotsWorker(rq.Worker):
-        """An RQ worker with short heartbeats, structured failures and modules imported once.
+        """An RQ worker with short heartbeats, structured failures and modules imported once, that
+        acts on nothing unsigned Redis data names.
 
         Before forking the work horse of a job, the worker imports the modules the job's ops
-        come from (recorded in the job's meta when it was queued): the horse inherits them, so
-        a job does not import scikit-learn or Keras again. It is RQ's "preload the app in the
-        worker" advice, made automatic.
+        come from (recorded, sealed for the job, in its meta when it was queued): the horse
+        inherits them, so a job does not import scikit-learn or Keras again. It is RQ's "preload
+        the app in the worker" advice, made automatic.
+
+        Its jobs and queues are :class:`~chariots.workers._rq_classes.ChariotsJob` and
+        :class:`~chariots.workers._rq_classes.ChariotsQueue` (no callback, webhook, retry or
+        dependent that a job's hash names), and its maintenance fails abandoned jobs with
+        :func:`~chariots.workers._rq_classes.fail_abandoned_jobs` rather than RQ's cleanup.
         """
 
+        job_class = ChariotsJob
+        queue_class = ChariotsQueue
         max_connection_wait_time = 3.0  # retry a lost Redis at least every 3 s
 
         def __init__(self, *args: Any, abandoned_job_timeout: float = DEFAULT_ABANDONED_JOB_TIMEOUT,
@@ -173,12 +187,47 @@ def _worker_class():
             self.stop_requested = True
             super().request_stop(signum, frame)
 
+        def subscribe(self) -> None:
+            # RQ's command channel, polled every second: RQ polls it with a 60 s timeout, and
+            # redis-py's stop waits for the poll to end, so a stopping worker could hang 60 s
+            self.pubsub = self.connection.pubsub()
+            self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+            self.pubsub_thread = self.pubsub.run_in_thread(sleep_time=1, daemon=True,
+                                                           exception_handler=self._command_channel_failed)
+
+        def _command_channel_failed(self, error: BaseException, pubsub: Any, thread: Any) -> None:
+            if not isinstance(error, redis_module.exceptions.ConnectionError):
+                raise error
+            time.sleep(2.0)  # redis-py subscribes again once Redis is back
+
         def execute_job(self, job: Any, queue: Any) -> None:
             if self.preload_job_modules:
-                preload_modules(job.meta.get(MODULES_META, ()), strict=False)
+                preload_modules(job_modules(job), strict=False)
             super().execute_job(job, queue)
 
+        def clean_registries(self) -> None:
+            # RQ's clean_registries, with the abandoned jobs failed by ours (see fail_abandoned_jobs)
+            for queue in self.queues:
+                if queue.acquire_maintenance_lock():
+                    self.log.info("Worker %s: cleaning registries for queue: %s", self.name, queue.name)
+                    fail_abandoned_jobs(queue)
+                    FinishedJobRegistry(queue=queue).cleanup()
+                    FailedJobRegistry(queue=queue).cleanup()
+                    worker_registration.clean_worker_registry(queue)
+                    queue.intermediate_queue.cleanup(self, queue)
+                    queue.release_maintenance_lock()
+            self.last_cleaned_at = now()
+
     return ChariotsWorker
+
+
+def job_modules(job: Any) -> Sequence[str]:
+    """The modules a job's ops come from, as its pool sealed them for it (none when they are not)."""
+    try:
+        return unseal_json(keys_of(job.serializer), job.id, MODULES, job_meta(job).get(MODULES_META))
+    except SignatureError as refused:
+        _log.warning("Job %s: its modules are not preloaded: %s", job.id, refused)
+        return ()
 
 
 def preload_modules(modules: Iterable[str], strict: bool = True) -> None:
@@ -248,11 +297,12 @@ def run_worker(
         raise ServiceUnavailableError(f"cannot reach Redis at {where}: {error}") from None
     preload_modules(preload)
     worker_class = _worker_class()
+    from chariots.workers._rq_classes import ChariotsQueue
     echo(f"Worker listening to the {queue_name!r} queue of Redis at {where}")
     starts = 0
     while True:
         starts += 1
-        queue = rq.Queue(queue_name, connection=connection, serializer=serializer)
+        queue = ChariotsQueue(queue_name, connection=connection, serializer=serializer)
         worker = worker_class(
             [queue], connection=connection, serializer=serializer,
             abandoned_job_timeout=abandoned_job_timeout, preload_job_modules=preload_job_modules,

@@ -31,3 +31,12 @@ def is_odd_pipeline(use_worker=None, name="is_odd"):
 
 def single(op, name):
     return Pipeline([Node(op, input_nodes=["__pipeline_input__"], output_nodes="__pipeline_output__")], name)
+
+
+class Touch(BaseOp):
+    """Creates the file its input names: a job that ran leaves it behind."""
+
+    def execute(self, path):
+        with open(path, "a") as touched:
+            touched.write("ran\n")
+        return path
