@@ -25,7 +25,7 @@ from chariots.pipelines import PipelinesServer
 from chariots.testing import TestPipelinesClient
 from chariots.workers import JobStatus, RQWorkerPool
 from tests import generative
-from tests.security.conftest import KEY
+from tests.security.conftest import KEY, OTHER_KEY
 from tests.security.plants import MARKER_ENV, PLANT
 from tests.workers.conftest import SHORT_BOUND, wait_for
 from tests.workers.worker_ops import Explode, Sleep, Touch, is_odd_pipeline, single
@@ -292,6 +292,17 @@ def test_dependents_planted_for_a_job_are_never_queued(redis_connection, pool, s
     assert redis_connection.lrange(QUEUE_KEY, 0, -1) == []
 
 
+def test_a_signed_job_naming_another_function_runs_nothing(redis_connection, pool, tmp_path):
+    """Even signed, a job's data never picks the function a worker imports and calls."""
+    touched = tmp_path / "touched"
+    job = pool.queue.enqueue(open, str(touched), "w")
+    run_queued_jobs(pool)
+    assert status(redis_connection, job.id) == "failed"
+    assert not touched.exists()
+    assert f"job {job.id!r} names the function 'io.open': Chariots workers run " \
+           "chariots.workers._rq_job.run_job only" in pool.queue.fetch_job(job.id).latest_result().exc_string
+
+
 # --------------------------------------------------------------------------- generated plants
 
 _PLANTS = ["success", "failure", "webhook", "dependents", "retries", "abandoned"]
@@ -369,3 +380,30 @@ def test_generated_plants_and_moves_run_nothing_and_no_job_answers_as_another(
         assert redis_connection.lrange(QUEUE_KEY, 0, -1) == []
     shape = ",".join(sorted(f"{case['pipeline']}:{case['move']}:{'+'.join(sorted(case['plants']))}" for case in cases))
     generative.record("test_generated_plants_and_moves_run_nothing_and_no_job_answers_as_another", shape)
+
+
+_JOB_IDS = st.from_regex(r"[A-Za-z0-9_-]{1,36}", fullmatch=True)
+_FIELDS = st.sampled_from(["payload", "result", "pipeline", "modules", "error"])
+
+
+@pytest.mark.generative
+@settings(max_examples=generative.examples(200, 5000))
+@given(data=st.binary(max_size=64), sealed_for=st.tuples(_JOB_IDS, _FIELDS), read_as=st.tuples(_JOB_IDS, _FIELDS),
+       same_job=st.booleans(), same_field=st.booleans())
+def test_a_sealed_field_opens_for_its_own_job_and_field_only(data, sealed_for, read_as, same_job, same_field):
+    from chariots._signing import SigningKeys
+    from chariots.workers._job_fields import seal, unseal
+
+    read_as = (sealed_for[0] if same_job else read_as[0], sealed_for[1] if same_field else read_as[1])
+    generative.record("test_a_sealed_field_opens_for_its_own_job_and_field_only",
+                      f"{read_as[0] == sealed_for[0]}:{read_as[1] == sealed_for[1]}:{len(data) > 0}")
+    keys = SigningKeys(KEY)
+    blob = seal(keys, *sealed_for, data)
+    if read_as == sealed_for:
+        assert unseal(keys, *read_as, blob) == data
+    else:
+        with pytest.raises(SignatureError, match=f"of job {read_as[0]!r} is refused: it is signed with an accepted "
+                                                 "key, but for another job or another field"):
+            unseal(keys, *read_as, blob)
+    with pytest.raises(SignatureError, match="is signed with a key this process does not accept"):
+        unseal(SigningKeys(OTHER_KEY), *sealed_for, blob)
