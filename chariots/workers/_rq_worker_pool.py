@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 from chariots._response import JobStatus, PipelineResponse
 from chariots._signing import KeySource
 from chariots._wire import with_public_message
-from chariots.errors import NotFoundError, ServiceUnavailableError, SignatureError
+from chariots.errors import ChariotsError, NotFoundError, ServiceUnavailableError, SignatureError
 from chariots.workers._base_worker_pool import BaseWorkerPool, PipelinesApp
 from chariots.workers._job_fields import ERROR, MODULES, PAYLOAD, PIPELINE, RESULT, seal, seal_json, unseal_json
 from chariots.workers._process import WorkerProcess
@@ -202,7 +202,7 @@ class RQWorkerPool(BaseWorkerPool):
         """
         check_job_id(job_id)
         redis_module, _ = import_rq()
-        from rq.exceptions import NoSuchJobError
+        from rq.exceptions import InvalidJobOperation, NoSuchJobError
 
         from chariots.workers._rq_classes import ChariotsJob
 
@@ -229,6 +229,13 @@ class RQWorkerPool(BaseWorkerPool):
             raise NotFoundError(f"no job {job_id!r} in the worker queue (unknown or expired)") from None
         except redis_module.exceptions.ConnectionError as error:
             raise self._unreachable(error) from error
+        except ChariotsError:
+            raise
+        except (InvalidJobOperation, ValueError) as error:  # RQ reading a field of the hash it never writes
+            raise SignatureError(
+                f"job {job_id!r} is refused: its hash in Redis holds what RQ never writes ({error}), changed by "
+                "someone without the key"
+            ) from None
         return json.dumps(PipelineResponse(None, {}, job_id=job_id, job_status=status, error=error).json())
 
     def _fail_abandoned_jobs(self) -> None:

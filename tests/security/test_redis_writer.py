@@ -208,6 +208,19 @@ def test_a_blob_moved_to_another_field_of_its_job_is_refused(redis_connection, p
         client.fetch_job(job_id, "is_odd")
 
 
+@pytest.mark.parametrize("status_field", [b"pwned", None])
+def test_a_job_status_rq_never_writes_is_refused_not_a_500(redis_connection, pool, served, status_field):
+    named, client = served
+    job_id = queue_call(client, named["is_odd"], 4)
+    if status_field is None:
+        redis_connection.hdel(job_key(job_id), "status")
+    else:
+        redis_connection.hset(job_key(job_id), "status", status_field)
+    with pytest.raises(SignatureError, match=f"^job '{job_id}' is refused: its hash in Redis holds what RQ never "
+                                             "writes"):
+        client.fetch_job(job_id, "is_odd")
+
+
 @pytest.mark.parametrize("callback", ["success", "failure", "stopped"])
 def test_callback_names_planted_in_a_job_are_never_imported(redis_connection, pool, served, plant_marker, callback):
     named, client = served
