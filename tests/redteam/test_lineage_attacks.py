@@ -256,3 +256,118 @@ def test_retraining_through_a_plain_loadable_op_whose_bytes_do_not_change(store)
     serving.load(store)
     answer = RUNNER.run(serving, D1)
     assert answer["trained"] == answer["seen"]
+
+
+# --------------------------------------------------------------------------------------------
+# 4. a generation naming None for a loaded model is followed without the check
+
+
+def test_generation_naming_none_for_the_downstream_model_is_followed_unchecked(store):
+    """DESIGN 5, "Generations are complete and checked everywhere ... a process applies one
+    only after running this same check on the graph it would serve" (and "Validity comes from
+    training, never from ... recording a generation"): a generation recorded by hand (store
+    auth, no signing key: every state it names is a genuine, signed one) that names the newly
+    retrained upstream and None for the downstream model makes a serving process swap the
+    upstream and keep its downstream model, trained behind the old upstream; it reports
+    itself ready, serving that generation."""
+    import time
+
+    from chariots.serving import PipelinesService
+
+    train = Pipeline([
+        Node(o.Data(), output_nodes="x"),
+        Node(o.Up(MLMode.FIT_PREDICT), input_nodes=["x"], output_nodes="u"),
+        Node(o.Down(MLMode.FIT), input_nodes=["u"]),
+    ], "train")
+    RUNNER.run(train)
+    train.save(store)
+    pred = Pipeline([
+        Node(o.Up(MLMode.PREDICT), input_nodes=["__pipeline_input__"], output_nodes="u"),
+        Node(o.Down(MLMode.PREDICT), input_nodes=["u"], output_nodes="__pipeline_output__"),
+    ], "pred")
+    service = PipelinesService([pred], op_store_client=store, poll_interval=0.05)
+    service.start()
+    service.load_pipeline("pred")
+    assert_exact(service.call_pipeline("pred", D1).value)
+
+    o.DATA["x"] = D2  # the upstream alone is retrained and saved: nothing certifies down behind it
+    train_up = Pipeline([Node(o.Data(), output_nodes="x"), Node(o.Up(MLMode.FIT), input_nodes=["x"])], "train_up")
+    RUNNER.run(train_up)
+    train_up.save(store)
+    new_up = store.get_op_states("up")[-1].version
+
+    store.post("/generations", {"pipeline_name": "pred", "versions": {"up": str(new_up), "down": None}})
+    time.sleep(1.0)  # the service follows generations every 0.05 s
+    assert_exact(service.call_pipeline("pred", D1).value)
+
+
+def test_server_flow_refuses_a_plain_loadable_op_the_training_leaves_unchanged(store):
+    """The getting-started flow (train, save, load through one PipelinesServer) with a plain
+    LoadableOp between two models whose state training does not change (a vocabulary, a lookup
+    table, a fixed offset): the server registered it at start (DESIGN 5: "registering ...
+    certifies nothing"), the training runs it behind the new upstream model without changing
+    its bytes, so its content version keeps the empty lineage of the registration and the
+    serving pipeline is refused forever: "version 7a992 of op 'offset' was never trained behind
+    upstream op 'up'", although the training pipeline just ran it there (rerunning it, as the
+    hint says, changes nothing). DESIGN 5: "Lineage is recorded when state changes: S's
+    upstream graph as it ran" / "Load picks the newest compatible set"."""
+    from chariots.pipelines import PipelinesServer
+    from chariots.testing import TestPipelinesClient
+
+    train = Pipeline([
+        Node(o.Data(), output_nodes="x"),
+        Node(o.Up(MLMode.FIT_PREDICT), input_nodes=["x"], output_nodes="u"),
+        Node(o.Offset(), input_nodes=["u"], output_nodes="m"),
+        Node(o.Down(MLMode.FIT), input_nodes=["m"]),
+    ], "train")
+    pred = Pipeline([
+        Node(o.Up(MLMode.PREDICT), input_nodes=["__pipeline_input__"], output_nodes="u"),
+        Node(o.Offset(), input_nodes=["u"], output_nodes="m"),
+        Node(o.Down(MLMode.PREDICT), input_nodes=["m"], output_nodes="__pipeline_output__"),
+    ], "pred")
+    client = TestPipelinesClient(PipelinesServer([train, pred], op_store_client=store, import_name="rt"))
+    client.call_pipeline(train)
+    client.save_pipeline(train)
+    client.load_pipeline(pred)
+    answer = client.call_pipeline(pred, D1).value
+    assert answer["trained"] == answer["seen"]
+
+
+def test_a_process_follows_the_generation_another_process_loaded(store):
+    """DESIGN 7, "Every server process ... follows the newest generation within a bounded
+    time" and 5, "a process applies one only after running this same check": process A runs the
+    training, process B saves it and loads the serving pipeline (generation 1); A cannot follow
+    that honest generation ("op 'learningoffset' holds a state the op store does not hold:
+    register the pipeline first"), keeps serving untrained models and stays not ready."""
+    import time
+
+    from chariots.serving import PipelinesService
+
+    def pipelines():
+        train = Pipeline([
+            Node(o.Data(), output_nodes="x"),
+            Node(o.Up(MLMode.FIT_PREDICT), input_nodes=["x"], output_nodes="u"),
+            Node(o.LearningOffset(), input_nodes=["u"], output_nodes="m"),
+            Node(o.Down(MLMode.FIT), input_nodes=["m"]),
+        ], "train")
+        pred = Pipeline([
+            Node(o.Up(MLMode.PREDICT), input_nodes=["__pipeline_input__"], output_nodes="u"),
+            Node(o.LearningOffset(), input_nodes=["u"], output_nodes="m"),
+            Node(o.Down(MLMode.PREDICT), input_nodes=["m"], output_nodes="__pipeline_output__"),
+        ], "pred")
+        return [train, pred]
+
+    process_a = PipelinesService(pipelines(), op_store_client=store, poll_interval=0.05)
+    process_a.start()
+    process_b = PipelinesService(pipelines(), op_store_client=store, poll_interval=0.05)
+    process_b.start()
+    process_a.call_pipeline("train")
+    process_b.save_pipeline("train")
+    generation = process_b.load_pipeline("pred")
+    assert_exact(process_b.call_pipeline("pred", D1).value)
+
+    deadline = time.monotonic() + 5
+    while process_a.pipeline_health("pred").get("generation") != generation and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert process_a.pipeline_health("pred").get("generation") == generation, process_a.readiness()
+    assert_exact(process_a.call_pipeline("pred", D1).value)
