@@ -371,3 +371,32 @@ def test_a_process_follows_the_generation_another_process_loaded(store):
         time.sleep(0.05)
     assert process_a.pipeline_health("pred").get("generation") == generation, process_a.readiness()
     assert_exact(process_a.call_pipeline("pred", D1).value)
+
+
+def test_an_explicit_link_lets_the_downstream_model_run_behind_the_linked_upstream(store):
+    """DESIGN 5, "each stateful ancestor at a major the lineage (or an explicit link added
+    through the op store client) names", and the lineage how-to ("register_valid_link adds a
+    link to one saved state of the downstream op by hand; the load rule counts it like a
+    training"): the link is stored (get_validated_links lists it) but the load ignores it and
+    refuses, naming the lineage's major only."""
+    train = Pipeline([
+        Node(o.Data(), output_nodes="x"),
+        Node(o.Up(MLMode.FIT_PREDICT), input_nodes=["x"], output_nodes="u"),
+        Node(o.Down(MLMode.FIT), input_nodes=["u"]),
+    ], "train")
+    RUNNER.run(train)
+    train.save(store)
+    o.DATA["x"] = D2
+    train_up = Pipeline([Node(o.Data(), output_nodes="x"), Node(o.Up(MLMode.FIT), input_nodes=["x"])], "train_up")
+    RUNNER.run(train_up)
+    train_up.save(store)
+    new_up = store.get_op_states("up")[-1].version
+
+    store.register_valid_link("down", "up", new_up)  # "I know better: down may run behind it"
+    assert new_up in store.get_validated_links("down", "up")
+    pred = Pipeline([
+        Node(o.Up(MLMode.PREDICT), input_nodes=["__pipeline_input__"], output_nodes="u"),
+        Node(o.Down(MLMode.PREDICT), input_nodes=["u"], output_nodes="__pipeline_output__"),
+    ], "pred")
+    pred.load(store)
+    assert pred.stored_versions()["up"] == new_up
