@@ -492,29 +492,15 @@ def install_request_tracking(
     :param pipeline_label: tells whether a route's ``pipeline_name`` is a served pipeline, so
                            only those become a ``pipeline`` label (None: no pipeline label)
     """
-    _logging.install_record_factory()
+    _install_request_ids(app)
     app.config[_METRICS_OPEN] = bool(metrics and metrics_open)
     if metrics:
-        from chariots import _metrics
+        _install_request_metrics(app, service, pipeline_label)
 
-        recorder = _metrics.metrics()
-        # the labelled children, found once per label set (labels() takes a lock and checks each time)
-        children: Dict[Tuple[str, str, str, str], Tuple[Any, Any]] = {}
 
-        def child(route: str, pipeline: str, method: str, status: str) -> Tuple[Any, Any]:
-            key = (route, pipeline, method, status)
-            found = children.get(key)
-            if found is None:
-                found = (recorder.requests.labels(service, route, pipeline, method, status),
-                         recorder.latency.labels(service, route, pipeline))
-                children[key] = found
-            return found
-
-        def serve_metrics() -> flask.Response:
-            body, content_type = _metrics.exposition()
-            return flask.Response(body, content_type=content_type)
-
-        app.add_url_rule("/metrics", "metrics", serve_metrics, methods=["GET"])
+def _install_request_ids(app: flask.Flask) -> None:
+    """Each request's id: from its ``X-Request-ID`` when fit, on its log records and its answer."""
+    _logging.install_record_factory()
 
     def before() -> None:
         sent = flask.request.headers.get(REQUEST_ID_HEADER)
@@ -523,19 +509,6 @@ def install_request_tracking(
 
     def after(response: flask.Response) -> flask.Response:
         response.headers[REQUEST_ID_HEADER] = _logging.request_id.get() or ""
-        if metrics:
-            request = flask.request
-            rule = request.url_rule
-            route = rule.rule if rule is not None else "unmatched"
-            pipeline = ""
-            if pipeline_label is not None and request.view_args:
-                name = request.view_args.get("pipeline_name")
-                if isinstance(name, str) and pipeline_label(name):
-                    pipeline = name
-            elapsed = time.perf_counter() - flask.g.get("chariots_request_start", time.perf_counter())
-            counter, histogram = child(route, pipeline, request.method, str(response.status_code))
-            counter.inc()
-            histogram.observe(elapsed)
         return response
 
     def teardown(_error: Optional[BaseException]) -> None:
@@ -549,6 +522,56 @@ def install_request_tracking(
     app.before_request(before)
     app.after_request(after)
     app.teardown_request(teardown)
+
+
+class _RequestMetrics:
+    """Counts and times the requests of one server, by route, pipeline, method and status."""
+
+    def __init__(self, service: str, pipeline_label: Optional[Callable[[str], bool]]):
+        from chariots import _metrics
+
+        self._recorder = _metrics.metrics()
+        self._service = service
+        self._pipeline_label = pipeline_label
+        # the labelled children, found once per label set (labels() takes a lock and checks each time)
+        self._children: Dict[Tuple[str, str, str, str], Tuple[Any, Any]] = {}
+
+    def _child(self, route: str, pipeline: str, method: str, status: str) -> Tuple[Any, Any]:
+        key = (route, pipeline, method, status)
+        found = self._children.get(key)
+        if found is None:
+            found = (self._recorder.requests.labels(self._service, route, pipeline, method, status),
+                     self._recorder.latency.labels(self._service, route, pipeline))
+            self._children[key] = found
+        return found
+
+    def _pipeline_of(self, request: Any) -> str:
+        if self._pipeline_label is None or not request.view_args:
+            return ""
+        name = request.view_args.get("pipeline_name")
+        return name if isinstance(name, str) and self._pipeline_label(name) else ""
+
+    def after(self, response: flask.Response) -> flask.Response:
+        request = flask.request
+        rule = request.url_rule
+        route = rule.rule if rule is not None else "unmatched"
+        elapsed = time.perf_counter() - flask.g.get("chariots_request_start", time.perf_counter())
+        counter, histogram = self._child(route, self._pipeline_of(request), request.method, str(response.status_code))
+        counter.inc()
+        histogram.observe(elapsed)
+        return response
+
+
+def _install_request_metrics(app: flask.Flask, service: str, pipeline_label: Optional[Callable[[str], bool]]) -> None:
+    """Counts and times every request, and serves ``GET /metrics``."""
+    from chariots import _metrics
+
+    def serve_metrics() -> flask.Response:
+        body, content_type = _metrics.exposition()
+        return flask.Response(body, content_type=content_type)
+
+    app.add_url_rule("/metrics", "metrics", serve_metrics, methods=["GET"])
+    app.after_request(_RequestMetrics(service, pipeline_label).after)
 
 
 def open_metrics_request() -> bool:

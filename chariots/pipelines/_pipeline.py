@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import threading
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, NoReturn, Optional, Tuple
 
 from chariots.errors import ChariotsError, OpError, PipelineError, VersionError
@@ -53,6 +54,8 @@ class Pipeline(PipelineOp):
         self.use_worker = use_worker
         self.input_schema = input_schema
         self._graph = build_graph(name, list(pipeline_nodes))
+        # held by a run that trains and by a save's snapshot: a save never reads an op mid-training
+        self._state_lock = threading.RLock()
         self._flat = FlatGraph(self)
         for node in self._graph.order:
             # a node records its op's lineage when running it trains it (or trains an op inside)
@@ -64,6 +67,27 @@ class Pipeline(PipelineOp):
     def name(self) -> str:
         """the name of the pipeline"""
         return self._name
+
+    @property
+    def state_lock(self) -> "threading.RLock":
+        """the lock a run that trains holds for its whole run, and a save or a staging holds while
+        it reads the states (version, bytes, lineage of each op, at one moment); snapshots of the
+        pipeline share it"""
+        return self._state_lock
+
+    def __copy__(self) -> "Pipeline":
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)  # a snapshot shares the graph's ops and the state lock
+        return clone
+
+    def __getstate__(self) -> Dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_state_lock", None)  # a lock is of its process: a job or a worker gets its own
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._state_lock = threading.RLock()
 
     @property
     def pipeline_nodes(self) -> List[BaseNode]:
@@ -299,6 +323,10 @@ class Pipeline(PipelineOp):
         """What a served generation of the pipeline names: the stored version of every stateful op,
         None for an op holding no state (see :meth:`chariots.serving.PipelinesService.load_pipeline`)."""
         return _persistence.generation_versions(self)
+
+    def stateful_ops(self) -> List[str]:
+        """The names of the pipeline's stateful ops (nested pipelines opened), in execution order."""
+        return [leaf.name for leaf in iter_leaves(self) if leaf.is_loadable]
 
     def unstored_states(self) -> List[str]:
         """The stateful ops holding a state the op store does not hold (set in Python, never saved)."""

@@ -71,6 +71,8 @@ class PipelinesService:
         self.observer = ServiceObserver(metrics=metrics)
         self.runner = runner or SequentialRunner()
         self.worker_pool = worker_pool
+        if worker_pool is not None and op_store_client is not None:
+            worker_pool.serve_app_of(op_store_client)  # one key for the jobs and the states they save
         self.use_workers = use_workers
         self.app = app if app is not None else self
         self._pipelines: Dict[str, Pipeline] = {}

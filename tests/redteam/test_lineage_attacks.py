@@ -90,17 +90,17 @@ def test_save_racing_an_upstream_training_serves_downstream_behind_the_new_upstr
     assert o.Gate.entered.wait(10)
     saving = threading.Thread(target=train.save, args=(store,))
     saving.start()
-    saving.join(3)  # the save does not wait for the training to finish
+    saving.join(3)  # the save waits for the training to finish (the pipeline's state lock)
+    assert saving.is_alive()
     o.Gate.release.set()
     training.join(10)
     saving.join(10)
     o.Gate.active = False
-
-    pred = Pipeline([
+    # what was saved is the second training, whole: served exactly behind it on its data
+    assert_exact(served_or_refused(Pipeline([
         Node(o.SlowUp(MLMode.PREDICT), input_nodes=["__pipeline_input__"], output_nodes="u"),
         Node(o.Down(MLMode.PREDICT), input_nodes=["u"], output_nodes="__pipeline_output__"),
-    ], "pred")
-    assert_exact(served_or_refused(pred, store, D1))
+    ], "pred_d2"), store, D2))
 
 
 # --------------------------------------------------------------------------------------------
