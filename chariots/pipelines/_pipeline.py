@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
 from chariots.errors import PipelineError, VersionError
 from chariots.pipelines import _persistence
+from chariots.pipelines._batching import Batching
 from chariots.pipelines._lineage import FlatGraph, iter_leaves
 from chariots.pipelines.callbacks import PipelineCallback
 from chariots.pipelines.nodes import BaseNode, NodeReference, ReservedNodes
@@ -164,7 +165,11 @@ class Pipeline:
                        preference)
     :param input_schema: a JSON Schema the ``pipeline_input`` of a server call must match (checked
                          before any op runs, answered 400 naming the field; None: no check)
-    :raises PipelineError: (a ``ValueError``) if the graph is invalid, naming the node
+    :param batching: run concurrent server calls together (see :class:`~chariots.pipelines.Batching`):
+                     the pipeline then takes a list of rows and returns one answer per row
+                     (None: every call runs on its own)
+    :raises PipelineError: (a ``ValueError``) if the graph is invalid, naming the node, or if a
+                           pipeline that trains is batched
     """
 
     def __init__(
@@ -174,6 +179,7 @@ class Pipeline:
         pipeline_callbacks: Optional[List[PipelineCallback]] = None,
         use_worker: Optional[bool] = None,
         input_schema: Optional[Dict[str, Any]] = None,
+        batching: Optional[Batching] = None,
     ):
         if not isinstance(name, str) or not name:
             raise PipelineError(f"a pipeline needs a non-empty string name, got {name!r}")
@@ -188,6 +194,18 @@ class Pipeline:
             node._records_lineage = node.op.trains if node.requires_runner else (
                 node.is_loadable and node.op.trains_when_run
             )
+        if batching is not None and not isinstance(batching, Batching):
+            raise PipelineError(
+                f"the batching of pipeline {name!r} must be a Batching(max_batch_size=..., max_latency_ms=...) "
+                f"or None, got {type(batching).__name__}"
+            )
+        if batching is not None and self.trains:
+            raise PipelineError(
+                f"pipeline {name!r} trains an op, so it cannot be batched: batching serves predictions "
+                "(build it without batching=, or put its ops in MLMode.PREDICT)"
+            )
+        #: how concurrent server calls of this pipeline run together (None: each on its own)
+        self.batching = batching
 
     @property
     def name(self) -> str:

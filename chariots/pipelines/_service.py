@@ -10,10 +10,11 @@ import logging
 import os
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
-from chariots.errors import ConfigError, NotFoundError, ServiceUnavailableError, VersionError
+from chariots.errors import ConfigError, NotFoundError, OverloadedError, ServiceUnavailableError, VersionError
 from chariots.pipelines import _generations
+from chariots.pipelines._batching import Batch, batch_rows
 from chariots.pipelines._contract import input_checker
 from chariots.pipelines._observing import ServiceObserver
 from chariots.pipelines._pipeline import Pipeline
@@ -23,6 +24,7 @@ from chariots.pipelines.callbacks import PipelineCallback
 from chariots.pipelines.runners import BaseRunner, SequentialRunner
 
 if TYPE_CHECKING:
+    from chariots._batcher import Batcher
     from chariots.pipelines._store_protocol import OpStoreProtocol
     from chariots.workers import BaseWorkerPool
 
@@ -77,6 +79,7 @@ class PipelinesService:
         self._loaded: Dict[str, bool] = {}
         self._locks: Dict[str, threading.Lock] = {}
         self._input_checkers: Dict[str, Any] = {}
+        self._batchers: Dict[str, "Batcher"] = {}
         self.poll_interval = poll_interval
         self.follow_generations = follow_generations
         self.generations: Optional[_generations.GenerationFollower] = None
@@ -92,6 +95,8 @@ class PipelinesService:
             checker = input_checker(pipeline.name, getattr(pipeline, "input_schema", None))
             if checker is not None:
                 self._input_checkers[pipeline.name] = checker
+            if pipeline.batching is not None:
+                self._batchers[pipeline.name] = self._batcher_of(pipeline)
 
     def start(self) -> None:
         """Loads every pipeline from the op store: the generation the last ``load`` recorded, else
@@ -173,9 +178,18 @@ class PipelinesService:
         """Runs a pipeline in this process and returns its response.
 
         A run that trains an op holds the pipeline's lock, so a save never reads an op half-way
-        through its training (its version, bytes and lineage stay one state).
+        through its training (its version, bytes and lineage stay one state). A batched pipeline's
+        call runs with the calls other threads make meanwhile (see :mod:`chariots._batcher`).
         """
         served = self.get_pipeline(pipeline_name)
+        batcher = self._batchers.get(pipeline_name)
+        if batcher is not None:
+            try:
+                value, (_, versions) = batcher.submit(pipeline_input)
+            except OverloadedError:
+                self.observer.overloaded(pipeline_name)
+                raise
+            return PipelineResponse(value, dict(versions))
         if served.trains:
             with self._locks[pipeline_name]:
                 response = self._run(pipeline_name, served.snapshot(), pipeline_input)
@@ -200,13 +214,36 @@ class PipelinesService:
         self.observer.ran(pipeline_name, trained, time.perf_counter() - started)
         return PipelineResponse(value, versions)
 
+    def _batcher_of(self, pipeline: Pipeline) -> "Batcher":
+        from chariots._batcher import Batcher
+
+        name = pipeline.name
+
+        def pin() -> Tuple[Pipeline, Dict[str, Any]]:
+            # one snapshot per batch: every answer of a batch comes from one generation
+            snapshot = pipeline.snapshot()
+            return snapshot, _versions_of(snapshot)
+
+        def run(pinned: Tuple[Pipeline, Dict[str, Any]], batch: Batch) -> Any:
+            started = time.perf_counter()
+            try:
+                value = self.runner.run(pinned[0], batch)
+            except BaseException as error:
+                self.observer.ran(name, None, time.perf_counter() - started, error, batch=batch)
+                raise
+            self.observer.ran(name, None, time.perf_counter() - started, batch=batch)
+            return value
+
+        return Batcher(pipeline.batching, name, run, pin)
+
     def call_pipeline(
         self, pipeline_name: str, pipeline_input: Any = None, use_worker: Optional[bool] = None
     ) -> PipelineResponse:
         """Runs a pipeline here or sends it to a worker, following the use-worker rules.
 
         :raises BadRequestError: if the pipeline declares an ``input_schema`` the input does not
-                                 match (before any op runs)
+                                 match, or is batched and the input is no list of rows (before any
+                                 op runs, whatever other calls run meanwhile)
         :raises ConfigError: if the call must go to a worker and there is no worker pool
         """
         pipeline = self.get_pipeline(pipeline_name)
@@ -215,6 +252,8 @@ class PipelinesService:
         checker = self._input_checkers.get(pipeline_name)
         if checker is not None:
             checker(pipeline_input)
+        if pipeline.batching is not None:
+            batch_rows(pipeline_name, pipeline_input)
         if not use_worker_for_call(self.use_workers, pipeline.use_worker, use_worker):
             return self.run_pipeline(pipeline_name, pipeline_input)
         if self.worker_pool is None:
