@@ -78,6 +78,17 @@ class Batcher(Generic[P]):
         self._queue: Deque[_Call] = deque()
         self._running = False
 
+    @property
+    def queued_calls(self) -> int:
+        """how many calls wait for a batch to take them"""
+        with self._lock:
+            return sum(1 for call in self._queue if call.state is _QUEUED)
+
+    @property
+    def running(self) -> bool:
+        """whether a batch is running (or about to: a queued call was handed the lead)"""
+        return self._running
+
     def submit(self, pipeline_input: Any) -> Tuple[Any, P]:
         """Runs one call's rows, alone or in a batch with other threads' calls.
 

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 __all__ = ["serve_until_stopped", "serve_with_gunicorn", "op_store_app", "import_pipelines", "DEFAULT_WORKERS",
            "DEFAULT_THREADS", "DEFAULT_TIMEOUT", "warn_if_open", "is_loopback", "listening_addresses",
-           "HOW_TO_SET_TOKEN", "give_jobs_the_worker_settings"]
+           "HOW_TO_SET_TOKEN", "give_jobs_the_worker_settings", "serving_settings",
+           "MAX_BATCHING_THREADS"]
 
 logger = logging.getLogger("chariots.serve")
 
@@ -113,6 +114,27 @@ def warn_if_listening_openly(what: str, auth_token: Optional[str]) -> None:
 DEFAULT_WORKERS = 1
 DEFAULT_THREADS = 4
 DEFAULT_TIMEOUT = 60
+#: the threads of each process serving a batched pipeline, at most: concurrent calls meet in a process only
+#: as far as it has a thread for each of them
+MAX_BATCHING_THREADS = 64
+
+
+def serving_settings(pipelines: Sequence[Any], workers: Optional[int] = None,
+                     threads: Optional[int] = None) -> Dict[str, Any]:
+    """The gunicorn settings ``chariots pipelines`` serves pipelines with: ``workers``, ``threads``
+    and ``worker_class``, each given one kept.
+
+    Calls of a batched pipeline meet only in one process, and only as many as it has threads:
+    when a pipeline is batched, each process gets a thread per row of its largest batch (up to
+    :data:`MAX_BATCHING_THREADS`, never fewer than :data:`DEFAULT_THREADS`); threads above one
+    mean gunicorn's ``gthread`` workers.
+    """
+    if threads is None:
+        sizes = [pipeline.batching.max_batch_size for pipeline in pipelines
+                 if getattr(pipeline, "batching", None) is not None]
+        threads = max(DEFAULT_THREADS, min(max(sizes), MAX_BATCHING_THREADS)) if sizes else DEFAULT_THREADS
+    return {"workers": workers or DEFAULT_WORKERS, "threads": threads,
+            "worker_class": "gthread" if threads > 1 else "sync"}
 
 
 def serve_until_stopped(

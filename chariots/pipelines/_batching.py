@@ -147,7 +147,7 @@ def batch_rows(pipeline_name: str, pipeline_input: Any) -> List[Any]:
         return pipeline_input
     if isinstance(pipeline_input, tuple):
         return list(pipeline_input)
-    got = "nothing" if pipeline_input is None else f"a {type(pipeline_input).__name__}"
+    got = "null" if pipeline_input is None else type(pipeline_input).__name__
     raise BadRequestError(
         f"pipeline {pipeline_name!r} is batched: its pipeline_input must be a list of rows (one answer comes back "
         f"per row), got {got}; send [row] for a single row"
@@ -165,9 +165,10 @@ def split_answers(pipeline_name: str, output: Any, sizes: Sequence[int]) -> List
         count = len(output)
     except TypeError:
         count = None
-    if count != total or isinstance(output, (str, bytes, dict)):
-        got = f"{count} answers" if count is not None and not isinstance(output, (str, bytes, dict)) \
-            else f"a {type(output).__name__}"
+    if isinstance(output, (str, bytes, dict)):
+        count = None
+    if count != total:
+        got = f"{count} answers" if count is not None else f"an object of type {type(output).__name__}"
         raise PipelineError(
             f"batched pipeline {pipeline_name!r} returned {got} for a batch of {total} rows: a batched pipeline "
             "returns one answer per row of its input (a list, an array or a pandas object as long as the input)"

@@ -249,11 +249,11 @@ class PipelinesService:
         pipeline = self.get_pipeline(pipeline_name)
         if self.generations is not None:
             self.generations.ensure_following()
+        if pipeline.batching is not None:
+            batch_rows(pipeline_name, pipeline_input)
         checker = self._input_checkers.get(pipeline_name)
         if checker is not None:
             checker(pipeline_input)
-        if pipeline.batching is not None:
-            batch_rows(pipeline_name, pipeline_input)
         if not use_worker_for_call(self.use_workers, pipeline.use_worker, use_worker):
             return self.run_pipeline(pipeline_name, pipeline_input)
         if self.worker_pool is None:
