@@ -158,10 +158,8 @@ def sides_for(model: str) -> List[Side]:
     return [
         Side("bare sync", f"bare_app({model!r})", WORKERS, 1, "sync"),
         Side("bare threaded", f"bare_app({model!r})", WORKERS, BARE_THREADS, "gthread"),
-        Side("chariots", f"chariots_app({model!r}, batching=False)", plain["workers"], plain["threads"],
-             plain["worker_class"]),
-        Side("batched", f"chariots_app({model!r}, batching=True)", batched["workers"], batched["threads"],
-             batched["worker_class"]),
+        Side("chariots", f"chariots_app({model!r}, batching=False)", plain["workers"], plain["threads"], "gthread"),
+        Side("batched", f"chariots_app({model!r}, batching=True)", batched["workers"], batched["threads"], "gthread"),
     ]
 
 

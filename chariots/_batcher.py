@@ -27,15 +27,61 @@ from collections import deque
 from typing import Any, Callable, Deque, Generic, List, Optional, Sequence, Tuple, TypeVar
 
 from chariots._wire import with_public_message
-from chariots.errors import OverloadedError, ServiceUnavailableError
-from chariots.pipelines._batching import Batch, Batching, batch_rows, split_answers
+from chariots.errors import BadRequestError, OverloadedError, PipelineError, ServiceUnavailableError
+from chariots.pipelines import Batch, Batching
 
-__all__ = ["Batcher"]
+__all__ = ["Batcher", "batch_rows", "split_answers"]
 
 P = TypeVar("P")
 
 # the states of a call
 _QUEUED, _LEADS, _TAKEN, _DONE = "queued", "leads", "taken", "done"
+
+
+def batch_rows(pipeline_name: str, pipeline_input: Any) -> List[Any]:
+    """The rows of a call of a batched pipeline (its input, a list).
+
+    :raises BadRequestError: if the input is not a list (or a tuple) of rows
+    """
+    if isinstance(pipeline_input, list):
+        return pipeline_input
+    if isinstance(pipeline_input, tuple):
+        return list(pipeline_input)
+    got = "null" if pipeline_input is None else type(pipeline_input).__name__
+    raise BadRequestError(
+        f"pipeline {pipeline_name!r} is batched: its pipeline_input must be a list of rows (one answer comes back "
+        f"per row), got {got}; send [row] for a single row"
+    )
+
+
+def split_answers(pipeline_name: str, output: Any, sizes: Sequence[int]) -> List[Any]:
+    """Splits the output of a batched run into each call's answers (lists, arrays and pandas
+    objects are sliced; every part is of the output's type).
+
+    :raises PipelineError: if the output is not one answer per row of the batch
+    """
+    total = sum(sizes)
+    try:
+        count = len(output)
+    except TypeError:
+        count = None
+    if isinstance(output, (str, bytes, dict)):
+        count = None
+    if count != total:
+        got = f"{count} answers" if count is not None else f"an object of type {type(output).__name__}"
+        raise PipelineError(
+            f"batched pipeline {pipeline_name!r} returned {got} for a batch of {total} rows: a batched pipeline "
+            "returns one answer per row of its input (a list, an array or a pandas object as long as the input)"
+        )
+    if len(sizes) == 1:
+        return [output]
+    sliced = output.iloc if hasattr(output, "iloc") else output
+    answers = []
+    start = 0
+    for size in sizes:
+        answers.append(sliced[start:start + size])
+        start += size
+    return answers
 
 
 class _Call:

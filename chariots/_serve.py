@@ -121,20 +121,18 @@ MAX_BATCHING_THREADS = 64
 
 def serving_settings(pipelines: Sequence[Any], workers: Optional[int] = None,
                      threads: Optional[int] = None) -> Dict[str, Any]:
-    """The gunicorn settings ``chariots pipelines`` serves pipelines with: ``workers``, ``threads``
-    and ``worker_class``, each given one kept.
+    """The gunicorn settings ``chariots pipelines`` serves pipelines with: ``workers`` and ``threads``
+    (each given one kept; more than one thread means gunicorn's ``gthread`` workers).
 
     Calls of a batched pipeline meet only in one process, and only as many as it has threads:
     when a pipeline is batched, each process gets a thread per row of its largest batch (up to
-    :data:`MAX_BATCHING_THREADS`, never fewer than :data:`DEFAULT_THREADS`); threads above one
-    mean gunicorn's ``gthread`` workers.
+    :data:`MAX_BATCHING_THREADS`, never fewer than :data:`DEFAULT_THREADS`).
     """
     if threads is None:
         sizes = [pipeline.batching.max_batch_size for pipeline in pipelines
                  if getattr(pipeline, "batching", None) is not None]
         threads = max(DEFAULT_THREADS, min(max(sizes), MAX_BATCHING_THREADS)) if sizes else DEFAULT_THREADS
-    return {"workers": workers or DEFAULT_WORKERS, "threads": threads,
-            "worker_class": "gthread" if threads > 1 else "sync"}
+    return {"workers": workers or DEFAULT_WORKERS, "threads": threads}
 
 
 def serve_until_stopped(
@@ -184,9 +182,10 @@ def serve_with_gunicorn(
     port: int,
     what: str,
     workers: int = DEFAULT_WORKERS,
-    threads: int = DEFAULT_THREADS,
+    threads: Optional[int] = None,
     timeout: int = DEFAULT_TIMEOUT,
     echo: Optional[Callable[[str], None]] = None,
+    pipelines: Sequence[Any] = (),
 ) -> None:
     """Serves a WSGI app with gunicorn, a production server, until Ctrl+C or ``SIGTERM``.
 
@@ -198,16 +197,20 @@ def serve_with_gunicorn(
     :param port: the port to listen on (0 for any free port)
     :param what: what is served, for the messages (``"op store"``)
     :param workers: the number of worker processes
-    :param threads: the threads of each worker (more than one: gunicorn's ``gthread`` workers)
+    :param threads: the threads of each worker (more than one: gunicorn's ``gthread`` workers; None:
+                    :func:`serving_settings` chooses, from ``pipelines``)
     :param timeout: seconds after which a silent worker is restarted; with ``gthread`` workers, an
                     idle keep-alive connection is also dropped after a few seconds
     :param echo: where the "Serving ..." and "Stopped ..." lines go (``print`` by default)
+    :param pipelines: the pipelines the app serves, when it is a pipelines server
     :raises ConfigError: if the address cannot be served (in use, unknown host)
     """
     import socket
 
     from gunicorn.app.base import BaseApplication
 
+    settings = serving_settings(pipelines, workers, threads)  # a batched pipeline's calls meet in threads
+    workers, threads = settings["workers"], settings["threads"]
     echo = echo or print
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:  # fail at once, as werkzeug did, rather than after gunicorn's five retries

@@ -108,7 +108,7 @@ def _serving_options(command: Callable) -> Callable:
     """--workers, --threads and --timeout of the production server (gunicorn)."""
     for name, default, text in reversed([
         ("--workers", 1, "Worker processes (each builds its own app; all follow each load)."),
-        ("--threads", 4, "Threads of each worker process."),
+        ("--threads", None, "Threads of each worker process [default: 4; for batched pipelines, up to 64]."),
         ("--timeout", 60, "Seconds after which a stalled request's worker is restarted."),
     ]):
         command = click.option(name, type=click.IntRange(1), default=default, show_default=True, help=text)(command)
@@ -260,6 +260,7 @@ def pipelines(
     config.pipelines_config.check()  # e.g. two pipelines of the same name
     server_kwargs = {"auth_token": auth_token} if auth_token else {}
     pipelines_config = config.pipelines_config
+    serving["pipelines"] = pipelines_config.pipelines  # a batched one gets threads enough for its calls to meet
     _serve(lambda: config.get_pipelines_server(op_store_auth_token=op_store_auth_token, **server_kwargs),
            host or pipelines_config.host, port or pipelines_config.port, "pipelines server", serving, auth_token)
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 import numbers
 from typing import Any, Iterable, List, Optional, Sequence, Tuple
 
-from chariots.errors import BadRequestError, PipelineError
+from chariots.errors import PipelineError
 
-__all__ = ["Batching", "Batch", "batch_rows", "split_answers", "DEFAULT_MAX_BATCH_SIZE", "DEFAULT_MAX_LATENCY_MS"]
+__all__ = ["Batching", "Batch", "checked_batching", "DEFAULT_MAX_BATCH_SIZE", "DEFAULT_MAX_LATENCY_MS"]
 
 #: the most rows one batch runs at once, by default
 DEFAULT_MAX_BATCH_SIZE = 64
@@ -138,47 +138,19 @@ class Batch(list):
         return list, (list(self),)
 
 
-def batch_rows(pipeline_name: str, pipeline_input: Any) -> List[Any]:
-    """The rows of a call of a batched pipeline (its input, a list).
+def checked_batching(pipeline_name: str, batching: Any, trains: bool) -> Optional[Batching]:
+    """A pipeline's ``batching=``: None or a :class:`Batching`, for a pipeline that does not train.
 
-    :raises BadRequestError: if the input is not a list (or a tuple) of rows
+    :raises PipelineError: naming the pipeline, if it is something else or the pipeline trains
     """
-    if isinstance(pipeline_input, list):
-        return pipeline_input
-    if isinstance(pipeline_input, tuple):
-        return list(pipeline_input)
-    got = "null" if pipeline_input is None else type(pipeline_input).__name__
-    raise BadRequestError(
-        f"pipeline {pipeline_name!r} is batched: its pipeline_input must be a list of rows (one answer comes back "
-        f"per row), got {got}; send [row] for a single row"
-    )
-
-
-def split_answers(pipeline_name: str, output: Any, sizes: Sequence[int]) -> List[Any]:
-    """Splits the output of a batched run into each call's answers (lists, arrays and pandas
-    objects are sliced; every part is of the output's type).
-
-    :raises PipelineError: if the output is not one answer per row of the batch
-    """
-    total = sum(sizes)
-    try:
-        count = len(output)
-    except TypeError:
-        count = None
-    if isinstance(output, (str, bytes, dict)):
-        count = None
-    if count != total:
-        got = f"{count} answers" if count is not None else f"an object of type {type(output).__name__}"
+    if batching is not None and not isinstance(batching, Batching):
         raise PipelineError(
-            f"batched pipeline {pipeline_name!r} returned {got} for a batch of {total} rows: a batched pipeline "
-            "returns one answer per row of its input (a list, an array or a pandas object as long as the input)"
+            f"the batching of pipeline {pipeline_name!r} must be a Batching(max_batch_size=..., max_latency_ms=...) "
+            f"or None, got {type(batching).__name__}"
         )
-    if len(sizes) == 1:
-        return [output]
-    sliced = output.iloc if hasattr(output, "iloc") else output
-    answers = []
-    start = 0
-    for size in sizes:
-        answers.append(sliced[start:start + size])
-        start += size
-    return answers
+    if batching is not None and trains:
+        raise PipelineError(
+            f"pipeline {pipeline_name!r} trains an op, so it cannot be batched: batching serves predictions "
+            "(build it without batching=, or put its ops in MLMode.PREDICT)"
+        )
+    return batching

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
 from chariots.errors import PipelineError, VersionError
 from chariots.pipelines import _persistence
-from chariots.pipelines._batching import Batching
+from chariots.pipelines._batching import Batching, checked_batching
 from chariots.pipelines._lineage import FlatGraph, iter_leaves
 from chariots.pipelines.callbacks import PipelineCallback
 from chariots.pipelines.nodes import BaseNode, NodeReference, ReservedNodes
@@ -194,18 +194,8 @@ class Pipeline:
             node._records_lineage = node.op.trains if node.requires_runner else (
                 node.is_loadable and node.op.trains_when_run
             )
-        if batching is not None and not isinstance(batching, Batching):
-            raise PipelineError(
-                f"the batching of pipeline {name!r} must be a Batching(max_batch_size=..., max_latency_ms=...) "
-                f"or None, got {type(batching).__name__}"
-            )
-        if batching is not None and self.trains:
-            raise PipelineError(
-                f"pipeline {name!r} trains an op, so it cannot be batched: batching serves predictions "
-                "(build it without batching=, or put its ops in MLMode.PREDICT)"
-            )
         #: how concurrent server calls of this pipeline run together (None: each on its own)
-        self.batching = batching
+        self.batching = checked_batching(name, batching, self.trains)
 
     @property
     def name(self) -> str:

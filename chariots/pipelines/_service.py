@@ -12,9 +12,10 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
+from chariots._batcher import Batcher, batch_rows
 from chariots.errors import ConfigError, NotFoundError, OverloadedError, ServiceUnavailableError, VersionError
 from chariots.pipelines import _generations
-from chariots.pipelines._batching import Batch, batch_rows
+from chariots.pipelines._batching import Batch
 from chariots.pipelines._contract import input_checker
 from chariots.pipelines._observing import ServiceObserver
 from chariots.pipelines._pipeline import Pipeline
@@ -24,7 +25,6 @@ from chariots.pipelines.callbacks import PipelineCallback
 from chariots.pipelines.runners import BaseRunner, SequentialRunner
 
 if TYPE_CHECKING:
-    from chariots._batcher import Batcher
     from chariots.pipelines._store_protocol import OpStoreProtocol
     from chariots.workers import BaseWorkerPool
 
@@ -79,7 +79,7 @@ class PipelinesService:
         self._loaded: Dict[str, bool] = {}
         self._locks: Dict[str, threading.Lock] = {}
         self._input_checkers: Dict[str, Any] = {}
-        self._batchers: Dict[str, "Batcher"] = {}
+        self._batchers: Dict[str, Batcher] = {}
         self.poll_interval = poll_interval
         self.follow_generations = follow_generations
         self.generations: Optional[_generations.GenerationFollower] = None
@@ -214,9 +214,7 @@ class PipelinesService:
         self.observer.ran(pipeline_name, trained, time.perf_counter() - started)
         return PipelineResponse(value, versions)
 
-    def _batcher_of(self, pipeline: Pipeline) -> "Batcher":
-        from chariots._batcher import Batcher
-
+    def _batcher_of(self, pipeline: Pipeline) -> Batcher:
         name = pipeline.name
 
         def pin() -> Tuple[Pipeline, Dict[str, Any]]:
