@@ -22,6 +22,7 @@ Pure Python and threads: nothing here knows of HTTP, Flask or the op store.
 """
 from __future__ import annotations
 
+import _thread
 import threading
 from collections import deque
 from typing import Any, Callable, Deque, Generic, List, Optional, Sequence, Tuple, TypeVar
@@ -95,7 +96,10 @@ class _Call:
         self.answer: Any = None
         self.error: Optional[BaseException] = None
         self.pin: Any = None
-        self.ready = threading.Event()
+        # released once, when the call is answered or handed the lead: a bare lock wakes its
+        # waiter with less work under the GIL than an Event's condition
+        self.ready = _thread.allocate_lock()
+        self.ready.acquire()
 
     def result(self) -> Tuple[Any, Any]:
         if self.error is not None:
@@ -169,7 +173,7 @@ class Batcher(Generic[P]):
     def _wait(self, call: _Call) -> None:
         """Waits until the call is answered or leads; refuses it when the process is overloaded."""
         budget = self.policy.max_latency
-        if call.ready.wait(budget):
+        if call.ready.acquire(timeout=-1 if budget is None else budget):
             return
         with self._lock:
             if call.state is _QUEUED and self._beyond_next_batch(call):
@@ -177,7 +181,7 @@ class Batcher(Generic[P]):
                 call.state = _DONE
                 call.error = self._overloaded(call)
                 return
-        call.ready.wait()
+        call.ready.acquire()
 
     def _beyond_next_batch(self, call: _Call) -> bool:
         ahead = 0
@@ -221,10 +225,10 @@ class Batcher(Generic[P]):
                     successor = None
                     self._running = False
             if successor is not None:
-                successor.ready.set()
+                successor.ready.release()
             for call in batch:
                 if call is not leader:
-                    call.ready.set()
+                    call.ready.release()
 
     def _take(self, leader: _Call) -> List[_Call]:
         # the leader is the queue's first call (or the queue is empty): take calls in order while
