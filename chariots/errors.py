@@ -136,6 +136,9 @@ class OverloadedError(ServiceUnavailableError):
     """A call of a batched pipeline waited its ``max_latency_ms`` behind more queued calls than
     the next batch holds: the process is overloaded; retry later or add processes."""
 
+    #: what a server answers of it to any client when the raiser gave no public message of its own
+    public_message = "this server is overloaded, retry later"
+
 
 class MissingExtraError(ChariotsError, ImportError):
     """An optional dependency is missing; the message gives the ``pip install`` line.

@@ -290,3 +290,44 @@ def test_bad_calls_among_random_batches_fail_alone(calls, max_batch_size, pause,
     largest = max((run.calls for run in runs.inputs), default=0)
     kinds = "".join(sorted({kind[0] for _, kind in calls}))
     generative.record("service-batches", f"{kinds}-largest{min(largest, 4)}")
+
+
+def test_an_overloaded_process_answers_a_clear_503_over_http():
+    from chariots.pipelines import PipelinesServer
+
+    runs = Runs()
+    name = f"shift_{uuid.uuid4().hex[:8]}"
+    server = PipelinesServer([shift_pipeline(name, Batching(max_batch_size=1, max_latency_ms=50), [runs])],
+                             import_name="overloaded")
+    batcher = server.service._batchers[name]
+    refused = threading.Event()
+    runs.hold_until = refused.is_set  # the first batch runs until the third call was refused
+    answers: Dict[int, Any] = {}
+
+    def post(call: int) -> None:
+        answers[call] = server.test_client().post(f"/pipelines/{name}/main",
+                                                   json={"pipeline_input": rows_of(call, size=1)})
+
+    first = threading.Thread(target=post, args=(0,))
+    first.start()
+    wait = time.monotonic() + 10
+    while not runs.inputs and time.monotonic() < wait:
+        time.sleep(0.001)
+    others = [threading.Thread(target=post, args=(call,)) for call in (1, 2)]
+    others[0].start()
+    while batcher.queued_calls < 1 and time.monotonic() < wait:
+        time.sleep(0.001)
+    others[1].start()
+    others[1].join(10)  # refused after its 50 ms: one row ahead of it fills the next batch of 1
+    refused.set()
+    for thread in [first, others[0]]:
+        thread.join(10)
+    assert [answers[call].status_code for call in (0, 1, 2)] == [200, 200, 503]
+    error = answers[2].get_json()["error"]
+    assert error["type"] == "OverloadedError"
+    assert error["message"].startswith(
+        f"pipeline {name!r} is overloaded: this call of 1 row(s) waited 50 ms (its max_latency_ms) and 1 queued "
+        "row(s) still fill more than the next batch of 1; retry later, or serve with more processes: see the "
+        "pipelines server's log (request id ")
+    registry = _metrics.metrics().registry
+    assert registry.get_sample_value("chariots_pipeline_calls_overloaded_total", {"pipeline": name}) == 1
