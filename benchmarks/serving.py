@@ -71,12 +71,13 @@ class Side:
         self.port = _free_port()
         self.process: Optional[subprocess.Popen] = None
 
-    def start(self) -> None:
+    def start(self, log) -> None:
+        # the servers' output goes to a log file (scikit-learn warns at every tree when threads share a forest)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
              "--threads", str(self.threads), "--worker-class", self.worker_class, "--log-level", "warning",
              f"benchmarks._serving_apps:{self.factory}"],
-            cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), start_new_session=True,
+            cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), start_new_session=True, stdout=log, stderr=log,
         )
 
     def wait(self) -> None:
@@ -115,10 +116,13 @@ def _millis(text: str) -> float:
 
 def wrk(port: int, connections: int, seconds: float, script: str) -> Dict[str, float]:
     """One wrk run: req/s, p50 and p99 (ms), errors (non-2xx answers and socket errors)."""
-    out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "30s", "-s", script,
-         f"http://127.0.0.1:{port}{ROUTE}"], capture_output=True, text=True, check=True,
-    ).stdout
+    run = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "30s", "-s",
+         script, f"http://127.0.0.1:{port}{ROUTE}"], capture_output=True, text=True,
+    )
+    if run.returncode != 0:
+        raise RuntimeError(f"wrk failed: {run.stdout}{run.stderr}")
+    out = run.stdout
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if socket_errors:
@@ -174,8 +178,9 @@ def bench_http(models: List[str], connections: List[int], seconds: float, rounds
     script = os.path.join(folder, "post.lua")
     with open(script, "w") as file:
         file.write(LUA)
+    log = open(os.path.join(folder, "servers.log"), "w")
     for side in everything:
-        side.start()
+        side.start(log)
     try:
         for side in everything:
             side.wait()
@@ -203,6 +208,7 @@ def bench_http(models: List[str], connections: List[int], seconds: float, rounds
     finally:
         for side in everything:
             side.stop()
+        log.close()
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -258,7 +264,7 @@ def _numbers(text: str) -> Tuple[int, ...]:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=4.0, help="length of one wrk run")
+    parser.add_argument("--seconds", type=int, default=4, help="length of one wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per concurrency")
     parser.add_argument("--models", default="forest,iris", help="comma-separated: forest, iris")
     parser.add_argument("--connections", type=_numbers, default=CONNECTIONS, help="e.g. 1,8,32,64")

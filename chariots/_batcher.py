@@ -96,10 +96,13 @@ class _Call:
         self.answer: Any = None
         self.error: Optional[BaseException] = None
         self.pin: Any = None
-        # released once, when the call is answered or handed the lead: a bare lock wakes its
-        # waiter with less work under the GIL than an Event's condition
+        self.ready: Any = None  # a queued call's lock, released once it is answered or handed the lead
+
+    def queue(self) -> "_Call":
+        # a bare lock wakes its waiter with less work under the GIL than an Event's condition
         self.ready = _thread.allocate_lock()
         self.ready.acquire()
+        return self
 
     def result(self) -> Tuple[Any, Any]:
         if self.error is not None:
@@ -160,7 +163,7 @@ class Batcher(Generic[P]):
                 self._running = True
                 call.state = _LEADS
             else:
-                self._queue.append(call)
+                self._queue.append(call.queue())
         if not leads:
             self._wait(call)
             if call.state is not _LEADS:
