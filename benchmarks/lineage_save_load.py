@@ -1,5 +1,8 @@
 """Save and load of a 20-op pipeline, before and after exact lineage (issue 10), as a ratio.
 
+Also printed: training (untimed in the save) and train+save, and the load alone: what the serving
+house (issue 24) is measured by (``--before 1e41368``, the commit before it).
+
 The pipeline has 20 leaf ops: 14 stateless ones (one of them joining two branches) and 6 with a
 state, 3 tiny scikit-learn models and 3 plain ``LoadableOp`` counters. Each cycle trains it
 (untimed), saves it (timed), then loads a serving pipeline of the same shape from the store
@@ -184,6 +187,7 @@ def worker(store_kind: str, directory: str) -> None:
         for line in sys.stdin:
             if line.strip() != "cycle":
                 break
+            started = time.perf_counter()
             runner.run(train)
             start = time.perf_counter()
             train.save(store)
@@ -194,7 +198,7 @@ def worker(store_kind: str, directory: str) -> None:
             if served != trained:
                 raise RuntimeError(f"the serving pipeline loaded {served}, not what was trained and saved: {trained}")
             runner.run(serve, rows)  # the loaded models answer
-            print(json.dumps({"save": saved - start, "load": loaded - saved}), flush=True)
+            print(json.dumps({"train": start - started, "save": saved - start, "load": loaded - saved}), flush=True)
     finally:
         if server is not None:
             server.terminate()
@@ -264,12 +268,12 @@ def measure(store_kind: str, code: Dict[str, str], cycles: int, warmup: int, dir
 
 def report(store_kind: str, timings: Dict[str, List]) -> float:
     def median(side: str, what: str) -> float:
-        values = [t["save"] + t["load"] if what == "save+load" else t[what] for t in timings[side]]
+        values = [sum(t.get(part, 0.0) for part in what.split("+")) for t in timings[side]]
         return statistics.median(values)
 
     print(f"\n{store_kind} store, {len(timings['before'])} cycles each, interleaved (median ms)")
     print(f"  {'':10}{'before':>10}{'after':>10}{'ratio':>9}")
-    for what in ("save", "load", "save+load"):
+    for what in ("train", "save", "train+save", "load", "save+load"):
         before, after = median("before", what), median("after", what)
         print(f"  {what:10}{before * 1000:>10.1f}{after * 1000:>10.1f}{after / before:>8.2f}x")
     return median("after", "save+load") / median("before", "save+load")

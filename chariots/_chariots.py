@@ -5,8 +5,7 @@ import os
 from typing import Any, List, Optional
 
 from chariots.pipelines import Pipeline
-from chariots.pipelines.pipelines_client import PipelinesClient
-from chariots.pipelines.pipelines_server import PipelinesServer
+from chariots.serving import PipelinesClient, PipelinesServer
 
 __all__ = ["Chariots", "Client"]
 

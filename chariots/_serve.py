@@ -209,8 +209,7 @@ def serve_with_gunicorn(
 
     from gunicorn.app.base import BaseApplication
 
-    settings = serving_settings(pipelines, workers, threads)  # a batched pipeline's calls meet in threads
-    workers, threads = settings["workers"], settings["threads"]
+    workers, threads = serving_settings(pipelines, workers, threads).values()  # batched: threads to meet in
     echo = echo or print
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:  # fail at once, as werkzeug did, rather than after gunicorn's five retries

@@ -30,7 +30,7 @@ import hmac
 import os
 import secrets
 import threading
-from typing import TYPE_CHECKING, BinaryIO, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, BinaryIO, Dict, Iterable, Optional, Sequence, Tuple, Union
 
 from chariots._manifest import (
     HMAC_MARK,
@@ -335,12 +335,3 @@ class KeySource:
 
     def __repr__(self) -> str:
         return "<KeySource>" if self._keys is None else repr(self._keys)
-
-
-def as_key_list(value: Union[str, List[str], None]) -> List[str]:
-    """Old keys given as one comma-separated string or a list."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [key for key in value.split(",") if key.strip()]
-    return list(value)

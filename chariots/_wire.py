@@ -23,7 +23,6 @@ __all__ = ["RawResponse", "error_response", "error_from_response", "error_body",
 #: the attribute an exception may carry with what any client may read of it (a 5xx answer says
 #: that, and the server's log line says the whole message)
 PUBLIC_MESSAGE = "public_message"
-_OP_NOTE = "while running node "
 
 #: every public exception of :mod:`chariots.errors`, by name
 ERROR_TYPES: Dict[str, Type[errors.ChariotsError]] = {
@@ -77,14 +76,13 @@ def with_public_message(error: E, public: str) -> E:
 
 def is_op_error(error: BaseException) -> bool:
     """Whether an exception is an op's own error, raised while a pipeline ran one of its nodes
-    (not a Chariots error: those have a status of their own)."""
-    if isinstance(error, errors.ChariotsError):
-        return False
-    return any(str(note).startswith(_OP_NOTE) for note in getattr(error, "__notes__", ()))
+    (an :class:`~chariots.errors.OpError`)."""
+    return isinstance(error, errors.OpError)
 
 
 def _full_message(error: BaseException) -> str:
-    return "; ".join([str(error), *map(str, getattr(error, "__notes__", ()))])
+    text = error.detail if isinstance(error, errors.OpError) else str(error)
+    return "; ".join([text, *map(str, getattr(error, "__notes__", ()))])
 
 
 def public_message(error: BaseException, service: str, method: str = "", path: str = "",
@@ -139,10 +137,12 @@ def error_response(error: BaseException, service: Optional[str] = None, method: 
     :param request_id: the id of the server's log line about this error
     """
     status = error.status_code if isinstance(error, errors.ChariotsError) else 500
-    name = type(error).__name__
-    if name in ERROR_TYPES and not isinstance(error, ERROR_TYPES[name]):
+    # an op's own error travels under its own type: the client raises a BackendError naming it
+    named = error.cause if isinstance(error, errors.OpError) else error
+    name = type(named).__name__
+    if name in ERROR_TYPES and not isinstance(named, ERROR_TYPES[name]):
         # another library's error of the same name must not come back as ours
-        name = f"{type(error).__module__}.{name}"
+        name = f"{type(named).__module__}.{name}"
     if status >= 500 and service is not None:
         message = public_message(error, service, method, path, request_id)
         return status, error_body(name, message, request_id or "")

@@ -69,7 +69,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     """
     from chariots._template import generate_project
     from chariots.errors import VersionError
-    from chariots.pipelines import PipelinesClient
+    from chariots.serving import PipelinesClient
 
     args = sys.argv[1:] if argv is None else argv
     workdir = args[0] if args else tempfile.mkdtemp(prefix="chariots-demo-")

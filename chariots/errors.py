@@ -29,6 +29,10 @@ __all__ = [
     "AuthenticationError",
     "TemplateError",
     "SignatureError",
+    "OpError",
+    "SaverError",
+    "SerializerError",
+    "MissingStateBytesError",
 ]
 
 
@@ -87,8 +91,52 @@ class MLOpError(ChariotsError, ValueError):
     status_code = 400
 
 
+class SerializerError(ChariotsError, ValueError):
+    """An op's state could not be turned into bytes, or stored bytes back into a state (the
+    serializer or the op's own ``load``/``serialize`` failed); the message names the op and version."""
+
+    status_code = 500
+
+
+class OpError(ChariotsError):
+    """An op raised while a pipeline ran it (an error of the op's own code, not of Chariots).
+
+    The op's exception is :attr:`cause` (and ``__cause__``); the message names its type, its
+    message, and the node and pipeline that ran the op. A Chariots error an op raises (a
+    :class:`PipelineError` for a wrong number of inputs, say) is not wrapped.
+
+    :param cause: the exception the op raised
+    :param node: the name of the node that ran the op
+    :param pipeline: the name of the pipeline that ran the node
+    """
+
+    status_code = 500
+
+    def __init__(self, cause: BaseException, node: str, pipeline: str):
+        self.cause = cause
+        self.node = node
+        self.pipeline = pipeline
+        #: the op's own words and where it raised: what a server answers of the error
+        self.detail = f"{cause}; while running node {node!r} of pipeline {pipeline!r}"
+        super().__init__(f"{type(cause).__name__}: {self.detail}")
+
+    def __reduce__(self):
+        return type(self), (self.cause, self.node, self.pipeline)
+
+
 class OpStoreError(ChariotsError):
     """The op store could not answer a request."""
+
+
+class SaverError(OpStoreError):
+    """A saver (the plugin keeping the bytes of states: files, a bucket) failed to write or read
+    the bytes of a state; the message names the op, the version and the saver's own error."""
+
+
+class MissingStateBytesError(OpStoreError, ValueError):
+    """A save or a staged training names a state whose bytes were never uploaded to this op store."""
+
+    status_code = 400
 
 
 class ConflictError(OpStoreError, ValueError):

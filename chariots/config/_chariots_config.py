@@ -11,7 +11,7 @@ from chariots.errors import ConfigError
 
 if TYPE_CHECKING:
     from chariots.op_store import OpStoreClient, OpStoreServer
-    from chariots.pipelines import PipelinesClient, PipelinesServer
+    from chariots.serving import PipelinesClient, PipelinesServer
     from chariots.workers import BaseWorkerPool
 
 __all__ = ["ChariotsConfig"]
@@ -135,7 +135,7 @@ class ChariotsConfig:
         workers = self.pipelines_worker_config
         pipelines.check()
         workers.check()
-        from chariots.pipelines.pipelines_server import PipelinesServer
+        from chariots.serving import PipelinesServer
 
         server_kwargs.setdefault("import_name", pipelines.import_name or "chariots_pipelines_server")
         return PipelinesServer(

@@ -22,7 +22,7 @@ from chariots.pipelines.runners import BaseRunner
 if TYPE_CHECKING:
     from chariots.op_store import OpStoreClient, OpStoreServer
     from chariots.op_store.savers import BaseSaver
-    from chariots.pipelines import PipelinesClient
+    from chariots.serving import PipelinesClient
     from chariots.workers import BaseWorkerPool
 
 __all__ = [
@@ -264,7 +264,7 @@ class PipelinesConfig(_ServerAddress):
     def get_client(self) -> "PipelinesClient":
         """Returns a pipelines client calling the configured server."""
         self.check()
-        from chariots.pipelines.pipelines_client import PipelinesClient
+        from chariots.serving import PipelinesClient
 
         return PipelinesClient(self.url)
 

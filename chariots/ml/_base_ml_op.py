@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import abc
+import copy
 import inspect
 import json
 import math
@@ -160,6 +161,17 @@ class BaseMLOp(LoadableOp, metaclass=_AbstractVersionableMeta):
     def state_matches(self, version: Version) -> bool:
         """Whether the model just loaded was trained at the time ``version`` says."""
         return self.op_version == version
+
+    def without_state(self) -> "BaseMLOp":
+        """A copy of the op without its model (nor its training time): a worker loads it back."""
+        stripped = copy.copy(self)
+        stripped._model = None
+        stripped._last_training_time = None
+        stripped._op_version = None
+        stripped._state_version = None
+        stripped._state_bytes_hash = None
+        stripped.training_lineage = None
+        return stripped
 
     @property
     def allow_version_change(self) -> bool:

@@ -1,8 +1,10 @@
-"""The op store: the server keeping op versions and validated links, its clients and savers."""
+"""The op store: the server keeping op versions, lineage and served generations, its client (over
+HTTP or in process) and savers."""
 
 from __future__ import annotations
 
 from chariots.op_store import savers
+from chariots.op_store._backends import HTTPBackend, ServiceBackend
 from chariots.op_store._embedded_client import EmbeddedOpStoreClient
 from chariots.op_store._op_store import OpStoreServer
 from chariots.op_store._op_store_client import BaseOpStoreClient, OpStoreClient
@@ -14,6 +16,8 @@ __all__ = [
     "OpStoreClient",
     "BaseOpStoreClient",
     "EmbeddedOpStoreClient",
+    "HTTPBackend",
+    "ServiceBackend",
     "savers",
     "upgrade_database",
     "sign_store",

@@ -13,11 +13,11 @@ from werkzeug.routing import PathConverter
 from werkzeug.wsgi import wrap_file
 
 from chariots import _http, _logging, _wire
-from chariots.errors import BadRequestError, ChariotsError, OpStoreError, ServiceUnavailableError
+from chariots._routes import install_routes
+from chariots.errors import ChariotsError, OpStoreError, ServiceUnavailableError
 from chariots.op_store._database import OpStoreDatabase, is_unreachable
-from chariots.op_store._fleet_routes import add_fleet_routes
-from chariots.op_store._names import check_node_name, parse_version
-from chariots.op_store._records import records_from_json, state_to_json
+from chariots.op_store._names import check_op_name, parse_version
+from chariots.op_store._routes import ROUTES
 from chariots.op_store._service import OpStoreService, stream_size
 from chariots.op_store.migrations import MIGRATIONS_DIRECTORY
 from chariots.op_store.savers import BaseSaver
@@ -70,7 +70,7 @@ class OpStoreServer:
     - ``POST /pipelines``: ``{"pipeline_name", "node_names"}``; ``GET /pipelines`` lists the
       names; ``GET /pipelines/<pipeline_name>`` (404 when never seen)
     - ``/generations`` and ``/staged_trainings``: served generations and staged trainings,
-      shared by every serving process (see :mod:`chariots.op_store._fleet_routes`)
+      shared by every serving process (the whole table: :mod:`chariots.op_store._routes`)
 
     :param saver: where the bytes of the ops go
     :param db_url: the SQLAlchemy URL of the database holding versions, links and pipelines
@@ -99,7 +99,7 @@ class OpStoreServer:
     ):
         if not isinstance(saver, BaseSaver):
             raise TypeError(f"OpStoreServer needs a saver (a BaseSaver), got {saver!r}")
-        self.service = OpStoreService(saver, OpStoreDatabase(db_url))
+        self.service = OpStoreService(saver, OpStoreDatabase(db_url), metrics=metrics)
         self._auth_token = _http.checked_token_setting(auth_token, "OpStoreServer(auth_token=...)")
         self._metrics = (metrics, metrics_open)
         _logging.configure(log_format)
@@ -191,31 +191,18 @@ class OpStoreServer:
         _http.install_request_tracking(app, "op store", metrics=self._metrics[0], metrics_open=self._metrics[1])
         app.before_request(self._before_request)
         _http.install_error_handlers(app, "op store", self._translate)
-        service = self.service
-        app.add_url_rule(_HEALTH_CHECK, "health_check", service.health_check, methods=["GET"])
-        app.add_url_rule("/ops/<name:op_name>/versions", "versions", self._versions, methods=["GET"])
-        app.add_url_rule("/ops/<name:op_name>/versions/<name:version>", "get_bytes", self._get_bytes, methods=["GET"])
-        app.add_url_rule("/ops/<name:op_name>/versions/<name:version>", "put_bytes", self._put_bytes, methods=["PUT"])
-        app.add_url_rule("/ops/<name:op_name>/states", "states", self._states, methods=["GET"])
-        app.add_url_rule("/ops/<name:op_name>/uploads/<name:version>", "upload", self._upload, methods=["PUT"])
-        app.add_url_rule("/saves", "commit_save", self._commit_save, methods=["POST"])
-        app.add_url_rule("/validated_links", "get_links", self._get_links, methods=["GET"])
-        app.add_url_rule("/validated_links", "add_link", self._add_link, methods=["POST"])
-        app.add_url_rule("/pipelines", "pipelines", lambda: {"pipelines": service.pipeline_names()}, methods=["GET"])
-        app.add_url_rule("/pipelines", "add_pipeline", self._add_pipeline, methods=["POST"])
-        app.add_url_rule("/pipelines/<name:pipeline_name>", "pipeline", service.get_pipeline, methods=["GET"])
+        install_routes(app, ROUTES, self.service, views={"open_op_bytes": self._get_bytes})
         app.add_url_rule("/openapi.json", "openapi", self._openapi, methods=["GET"])
-        add_fleet_routes(app, service)
 
     def _before_request(self) -> None:
         if request.path != _HEALTH_CHECK and not _http.open_metrics_request():
             _http.check_bearer_token(self._auth_token, "op store", _HOW_TO_SEND)
 
     def _openapi(self) -> Dict[str, Any]:
-        from chariots._openapi import OP_STORE_ROUTES, openapi_document
+        from chariots._openapi import openapi_document
 
-        return openapi_document(self.flask, "Chariots op store", OP_STORE_ROUTES, self._auth_token is not None,
-                                open_endpoints=["metrics"] if self._metrics[1] else [])
+        return openapi_document("Chariots op store", ROUTES, self._auth_token is not None,
+                                metrics=self._metrics[0], metrics_open=self._metrics[1])
 
     def _translate(self, error: Exception) -> Optional[ChariotsError]:
         if is_unreachable(error):
@@ -226,12 +213,8 @@ class OpStoreServer:
         return _wire.with_public_message(OpStoreError(f"{failed}: {type(error).__name__}: {error}"),
                                          f"{failed} with an unexpected {type(error).__name__}")
 
-    def _versions(self, op_name: str) -> Dict[str, Any]:
-        versions = self.service.get_all_versions_of_op(op_name)
-        return {"op_name": op_name, "versions": [str(version) for version in versions]}
-
     def _get_bytes(self, op_name: str, version: str) -> Response:
-        stream = self.service.open_op_bytes(op_name, parse_version(version))
+        stream = self.service.open_op_bytes(check_op_name(op_name), parse_version(version))
         response = Response(
             wrap_file(request.environ, stream, CHUNK_SIZE), mimetype=_OCTET_STREAM, direct_passthrough=True
         )
@@ -239,57 +222,6 @@ class OpStoreServer:
         if size is not None:
             response.content_length = size
         return response
-
-    def _put_bytes(self, op_name: str, version: str) -> Tuple[Dict[str, Any], int]:
-        parsed = parse_version(version)
-        created = self.service.save_op_stream(op_name, parsed, request.stream, size=request.content_length)
-        if created:
-            logger.info("op store saved op %r at version %s", op_name, _logging.short_version(parsed))
-            if self._metrics[0]:
-                from chariots import _metrics
-
-                _metrics.metrics().op_store_saves.inc()
-        return {"op_name": op_name, "version": str(parsed), "created": created}, 201 if created else 200
-
-    def _states(self, op_name: str) -> Dict[str, Any]:
-        states = self.service.get_op_states(op_name)
-        return {"op_name": op_name, "states": [state_to_json(state) for state in states]}
-
-    def _upload(self, op_name: str, version: str) -> Tuple[Dict[str, Any], int]:
-        parsed = parse_version(version)
-        written = self.service.upload_op_stream(op_name, parsed, request.stream, size=request.content_length)
-        return {"op_name": op_name, "version": str(parsed), "written": written}, 201 if written else 200
-
-    def _commit_save(self) -> Tuple[Dict[str, Any], int]:
-        body = _http.json_object_body(("pipeline_name", "node_names", "states"))
-        pipeline_name, node_names = body["pipeline_name"], body["node_names"]
-        if pipeline_name is not None and not isinstance(node_names, list):
-            raise BadRequestError(f"'node_names' must be a list of node names, got {node_names!r}")
-        self.service.commit_save(pipeline_name, node_names or [], records_from_json(body["states"]))
-        return {"committed": True}, 201
-
-    def _get_links(self) -> Dict[str, Any]:
-        downstream = check_node_name(request.args.get("downstream_op"), "downstream op name")
-        upstream = check_node_name(request.args.get("upstream_op"), "upstream op name")
-        downstream_version = request.args.get("downstream_op_version")
-        versions = self.service.validated_links(
-            downstream, upstream, None if downstream_version is None else parse_version(downstream_version)
-        )
-        return {"downstream_op": downstream, "upstream_op": upstream, "versions": [str(v) for v in versions]}
-
-    def _add_link(self) -> Tuple[Dict[str, Any], int]:
-        body = _http.json_object_body(("downstream_op", "upstream_op", "upstream_op_version"))
-        downstream_version = body.get("downstream_op_version")
-        created = self.service.register_valid_link(
-            body["downstream_op"], body["upstream_op"], parse_version(body["upstream_op_version"]),
-            None if downstream_version is None else parse_version(downstream_version),
-        )
-        return {"created": created}, 201 if created else 200
-
-    def _add_pipeline(self) -> Tuple[Dict[str, Any], int]:
-        body = _http.json_object_body(("pipeline_name", "node_names"))
-        created = self.service.record_pipeline(body["pipeline_name"], body["node_names"])
-        return {"created": created}, 201 if created else 200
 
 
 class _NameConverter(PathConverter):

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, Dict, List, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from chariots.errors import OpIdentityError
-from chariots.op_store.models import DBLineageLink, DBOp, DBPipeline, DBVersion
-from chariots.pipelines import OpState
+from chariots.errors import NotFoundError, OpIdentityError
+from chariots.op_store.models import DBLineageLink, DBOp, DBPipeline, DBServedGeneration, DBStagedTraining, DBVersion
+from chariots.pipelines import Generation, OpState, StateRecord
 from chariots.versioning import Version
 
 _T = TypeVar("_T")
@@ -176,41 +176,61 @@ def add_link(session: Session, version_row: DBVersion, upstream_op: str, upstrea
 
 def states_of_op(session: Session, op_name: str) -> List[OpState]:
     """Every saved state of an op with its lineage, oldest first (empty for an unknown op)."""
-    op = find_op(session, op_name)
-    if op is None:
-        return []
-    rows = _valid_rows(version_rows(session, op_name), op_name)
+    return states_of_ops(session, [op_name]).get(op_name, [])
+
+
+def states_of_ops(session: Session, op_names: List[str]) -> Dict[str, List[OpState]]:
+    """Every saved state of each op with its lineage, oldest first, by op name (three queries
+    whatever the number of ops; an unknown op has an empty list)."""
+    found: Dict[str, List[OpState]] = {name: [] for name in op_names}
+    if not op_names:
+        return found
+    ops = {op.id: op for op in session.scalars(select(DBOp).where(DBOp.name.in_(list(found))))}
+    if not ops:
+        return found
+    query = (select(DBVersion).where(DBVersion.op_id.in_(list(ops)))
+             .order_by(DBVersion.op_id, DBVersion.creation_time, DBVersion.id))
+    rows_by_op: Dict[int, List[DBVersion]] = {op_id: [] for op_id in ops}
+    for row in session.scalars(query):
+        rows_by_op[row.op_id].append(row)
+    rows = []
+    for op_id, op_rows in rows_by_op.items():
+        valid = _valid_rows(op_rows, ops[op_id].name)
+        rows_by_op[op_id] = valid
+        rows.extend(valid)
     links: Dict[int, List[Tuple[str, DBLineageLink]]] = {row.id: [] for row in rows}
     if rows:
-        query = (
+        link_query = (
             select(DBOp.name, DBLineageLink)
             .join(DBOp, DBLineageLink.upstream_op_id == DBOp.id)
             .where(DBLineageLink.version_id.in_(list(links)))
             .order_by(DBLineageLink.id)
         )
-        for upstream_name, link in session.execute(query):
+        for upstream_name, link in session.execute(link_query):
             links[link.version_id].append((upstream_name, link))
-    states = []
-    for row in rows:
-        trained_on: Dict[str, Version] = {}
-        explicit: Dict[str, List[Version]] = {}
-        for upstream_name, link in links[row.id]:
-            if link.explicit:
-                explicit.setdefault(upstream_name, []).append(link.to_version())
-            else:
-                trained_on[upstream_name] = link.to_version()
-        states.append(
-            OpState(
-                version=row.to_version(),
-                class_path=op.class_path,
-                class_major=row.class_major,
-                lineage=trained_on,
-                links=explicit,
-                saved_by=row.saved_by,
-                saved_at=row.saved_at,
-            )
-        )
-    return states
+    for op_id, op_rows in rows_by_op.items():
+        op = ops[op_id]
+        found[op.name] = [_state(op, row, links[row.id]) for row in op_rows]
+    return found
+
+
+def _state(op: DBOp, row: DBVersion, links: List[Tuple[str, DBLineageLink]]) -> OpState:
+    trained_on: Dict[str, Version] = {}
+    explicit: Dict[str, List[Version]] = {}
+    for upstream_name, link in links:
+        if link.explicit:
+            explicit.setdefault(upstream_name, []).append(link.to_version())
+        else:
+            trained_on[upstream_name] = link.to_version()
+    return OpState(
+        version=row.to_version(),
+        class_path=op.class_path,
+        class_major=row.class_major,
+        lineage=trained_on,
+        links=explicit,
+        saved_by=row.saved_by,
+        saved_at=row.saved_at,
+    )
 
 
 def validated_links(
@@ -255,3 +275,104 @@ def record_pipeline(session: Session, pipeline_name: str, node_names: List[str])
 def pipeline_names(session: Session) -> List[str]:
     """The names of every pipeline the store has seen, sorted."""
     return list(session.scalars(select(DBPipeline.name).order_by(DBPipeline.name)))
+
+
+# ---------------------------------------------------------------------------- what every serving process shares
+
+
+def commit_records(session: Session, pipeline_name: Optional[str], node_names: List[str],
+                   states: List[StateRecord]) -> int:
+    """Records states (their bytes uploaded), their lineage and the pipeline, in ``session``.
+
+    A state already recorded keeps its lineage (saving certifies nothing new).
+
+    :returns: how many states were recorded for the first time
+    """
+    added = 0
+    for state in states:
+        row, created = ensure_version(
+            session, state.op_name, state.version, state.class_path, state.class_major, pipeline_name
+        )
+        if created:
+            added += 1
+            for upstream, upstream_version in (state.lineage or {}).items():
+                add_link(session, row, upstream, upstream_version, explicit=False)
+    if pipeline_name is not None:
+        record_pipeline(session, pipeline_name, node_names)
+    return added
+
+
+def _generation(session: Session, row: DBServedGeneration, with_states: bool) -> Generation:
+    versions = {name: Version.parse(text) for name, text in row.versions.items()}
+    states: Dict[str, OpState] = {}
+    if with_states and versions:
+        stored = states_of_ops(session, sorted(versions))
+        for name, version in versions.items():
+            state = next((state for state in stored.get(name, ()) if state.version == version), None)
+            if state is not None:
+                states[name] = state
+    return Generation(pipeline_name=row.pipeline_name, number=row.number, versions=versions,
+                      recorded_at=row.recorded_at, states=states)
+
+
+def add_generation(session: Session, pipeline_name: str, versions: Dict[str, Version]) -> Generation:
+    """Records the pipeline's next generation, numbered one more than its last.
+
+    :raises NotFoundError: if a version is not stored
+    """
+    for op_name, version in versions.items():
+        op = find_op(session, op_name)
+        if op is None or find_version(session, op, version) is None:
+            raise NotFoundError(
+                f"version {str(version)!r} of op {op_name!r} is not in the op store: a generation of "
+                f"pipeline {pipeline_name!r} can only name saved versions (save the pipeline first)"
+            )
+    last = session.scalar(
+        select(func.max(DBServedGeneration.number)).where(DBServedGeneration.pipeline_name == pipeline_name)
+    )
+    row = DBServedGeneration(
+        pipeline_name=pipeline_name,
+        number=(last or 0) + 1,
+        versions={op_name: str(version) for op_name, version in sorted(versions.items())},
+        recorded_at=time.time(),
+    )
+    session.add(row)
+    session.flush()  # a concurrent load taking the same number fails here and is replayed
+    return _generation(session, row, with_states=False)
+
+
+def latest_generation(session: Session, pipeline_name: str) -> Optional[Generation]:
+    """The newest generation of a pipeline with the states it names (None: none was recorded)."""
+    row = session.scalar(
+        select(DBServedGeneration)
+        .where(DBServedGeneration.pipeline_name == pipeline_name)
+        .order_by(DBServedGeneration.number.desc())
+        .limit(1)
+    )
+    return None if row is None else _generation(session, row, with_states=True)
+
+
+def generation_numbers(session: Session) -> Dict[str, int]:
+    """The newest generation number of every pipeline ever loaded, in one query."""
+    query = select(DBServedGeneration.pipeline_name, func.max(DBServedGeneration.number)).group_by(
+        DBServedGeneration.pipeline_name
+    )
+    return {name: int(number) for name, number in session.execute(query)}
+
+
+def add_staged_training(session: Session, pipeline_name: str, node_names: List[str],
+                        states: List[Dict[str, Any]]) -> None:
+    """Keeps the records (as JSON) of states a training run uploaded, for a save to commit."""
+    session.add(DBStagedTraining(pipeline_name=pipeline_name, node_names=node_names, states=states,
+                                 staged_at=time.time(), committed=False))
+
+
+def newest_staged_training(session: Session, pipeline_name: str) -> Optional[DBStagedTraining]:
+    """The newest staged training of a pipeline, locked for the transaction (None: none staged)."""
+    return session.scalar(
+        select(DBStagedTraining)
+        .where(DBStagedTraining.pipeline_name == pipeline_name)
+        .order_by(DBStagedTraining.id.desc())
+        .limit(1)
+        .with_for_update()
+    )

@@ -1,48 +1,74 @@
-"""The op store as a plain object: bytes to the saver first, then versions, links and pipelines
-to the database. No HTTP here: the Flask server translates requests into these calls, and the
-embedded client calls them directly."""
+"""The op store as a plain object: bytes to the saver first, then versions, links, pipelines,
+served generations and staged trainings to the database. No HTTP here: the Flask server builds
+its views from the route table (:mod:`chariots.op_store._routes`), whose endpoints are these
+methods, and the embedded client calls them directly.
+
+The saver is a plugin: whatever it raises (a full disk, a bucket's error) is re-raised as a
+:class:`~chariots.errors.SaverError` naming the op and the version, from the saver's own error;
+an outage it reports as a :class:`~chariots.errors.ServiceUnavailableError` stays one.
+
+What the serving processes of a pipeline share goes through here too:
+
+- **Served generations.** A successful ``load`` records the versions it checked as the
+  pipeline's next generation; every server process follows the newest one
+  (:mod:`chariots.serving._generations`).
+- **Staged trainings.** A training run uploads its states' bytes and stages their records; a
+  save of the pipeline, in whichever process, commits the newest staged training.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
-from typing import TYPE_CHECKING, Any, BinaryIO, Dict, List, Optional, Set
+from typing import TYPE_CHECKING, Any, BinaryIO, Dict, Iterator, List, Optional, Set, Tuple
 
+from chariots._logging import short_version
 from chariots._wire import with_public_message
-from chariots.errors import BadRequestError, ChariotsError, ConflictError, NotFoundError, OpStoreError
+from chariots.errors import (
+    BadRequestError,
+    ChariotsError,
+    ConflictError,
+    MissingStateBytesError,
+    NotFoundError,
+    OpStoreError,
+    SaverError,
+)
 from chariots.op_store import _repository as repository
 from chariots.op_store._database import OpStoreDatabase
-from chariots.op_store._fleet import FleetServiceMixin, commit_records
 from chariots.op_store._names import check_node_name, check_op_name, op_bytes_path
+from chariots.op_store._records import record_from_json, record_to_json
 from chariots.op_store.savers import BaseSaver
-from chariots.pipelines import OpState, StateRecord
+from chariots.pipelines import Generation, OpState, StateRecord
 from chariots.versioning import Version
 
 if TYPE_CHECKING:
-    from chariots.pipelines import Pipeline
+    from sqlalchemy.orm import Session
 
-__all__ = ["OpStoreService"]
+__all__ = ["OpStoreService", "stream_size"]
 
 logger = logging.getLogger("chariots.op_store")
 
 
-class OpStoreService(FleetServiceMixin):
-    """Saves and loads op bytes and keeps the versions, validated links and pipelines.
+class OpStoreService:
+    """Saves and loads op bytes and keeps the versions, validated links, pipelines, served
+    generations and staged trainings.
 
-    Its methods are the op store protocol pipelines use (``get_all_versions_of_op``,
-    ``save_op_bytes`` ...) plus what the server needs to stream bytes. Names are checked
-    before anything is read or written.
+    Its methods are the op store's operations (each one an endpoint of
+    :data:`chariots.op_store._routes.ROUTES`); names are checked before anything is read or written.
 
     :param saver: where the bytes of the ops go
     :param database: the database of versions, links and pipelines
+    :param metrics: count the saved versions in the Prometheus metrics (:mod:`chariots._metrics`)
     """
 
-    def __init__(self, saver: BaseSaver, database: OpStoreDatabase):
+    def __init__(self, saver: BaseSaver, database: OpStoreDatabase, metrics: bool = False):
         if not isinstance(saver, BaseSaver):
             raise TypeError(f"the op store needs a saver (a BaseSaver), got {saver!r}")
         self.saver = saver
         self.database = database
+        self.metrics = metrics
 
     def start(self) -> None:
         """Removes the temporary files killed saves left in the saver (when it keeps any), then
@@ -65,6 +91,30 @@ class OpStoreService(FleetServiceMixin):
         """
         self.database.ping()
         return {"status": "ok"}
+
+    def _transaction(self, work: Any) -> Any:
+        with self.database.session() as session:
+            return repository.in_transaction(session, work)
+
+    # ------------------------------------------------------------------ the saver, wrapped
+
+    @contextlib.contextmanager
+    def _saver_call(self, doing: str, op_name: str, version: Version,
+                    source: Optional["_Source"] = None) -> Iterator[None]:
+        try:
+            yield
+        except (ChariotsError, FileNotFoundError):
+            raise
+        except Exception as exc:
+            if source is not None and source.raised(exc):
+                raise  # the sender's stream failed (cut short, too large): not the saver
+            if isinstance(exc, ValueError):  # the saver's check of a stream cut short
+                raise BadRequestError(str(exc)) from exc
+            # the plugin boundary: anything else is the saver's own failure
+            raise with_public_message(SaverError(
+                f"the saver {self.saver!r} failed {doing} version {short_version(version)} of op {op_name!r}: "
+                f"{type(exc).__name__}: {exc}"
+            ), f"the op store's saver failed {doing} version {short_version(version)} of op {op_name!r}") from exc
 
     # ------------------------------------------------------------------ versions and bytes
 
@@ -94,7 +144,8 @@ class OpStoreService(FleetServiceMixin):
                 )
         path = op_bytes_path(op_name, version)
         try:
-            return self.saver.open_stream(path)
+            with self._saver_call("reading", op_name, version):
+                return self.saver.open_stream(path)
         except FileNotFoundError as exc:
             raise with_public_message(OpStoreError(
                 f"version {str(version)!r} of op {op_name!r} is registered but its bytes are missing from "
@@ -113,6 +164,12 @@ class OpStoreService(FleetServiceMixin):
         with self.database.session() as session:
             return repository.states_of_op(session, op_name)
 
+    def get_states(self, op_names: List[str]) -> Dict[str, List[OpState]]:
+        """Every saved state of each op, oldest first, by op name (an unknown op: an empty list)."""
+        names = [check_op_name(name) for name in op_names]
+        with self.database.session() as session:
+            return repository.states_of_ops(session, names)
+
     def upload_op_stream(self, op_name: str, version: Version, stream: BinaryIO, size: Optional[int] = None) -> bool:
         """Writes the bytes of a state; nothing is listed before :meth:`commit_save` records it.
 
@@ -128,12 +185,9 @@ class OpStoreService(FleetServiceMixin):
             while stream.read(1 << 20):
                 pass
             return False
-        try:
-            self.saver.save_stream(stream, op_bytes_path(op_name, version), size=size)
-        except ValueError as exc:
-            if isinstance(exc, ChariotsError):
-                raise
-            raise BadRequestError(str(exc)) from exc
+        source = _Source(stream)
+        with self._saver_call("writing", op_name, version, source):
+            self.saver.save_stream(source, op_bytes_path(op_name, version), size=size)
         return True
 
     def upload_op_bytes(self, op_name: str, version: Version, op_bytes: bytes) -> bool:
@@ -145,28 +199,24 @@ class OpStoreService(FleetServiceMixin):
             op = repository.find_op(session, op_name)
             return op is not None and repository.find_version(session, op, version) is not None
 
-    def commit_save(self, pipeline_name: Optional[str], node_names: List[str], states: List[StateRecord]) -> None:
+    def commit_save(self, pipeline_name: Optional[str], node_names: Optional[List[str]],
+                    states: List[StateRecord]) -> None:
         """Records uploaded states, the lineage their training recorded, and the pipeline, in one
-        transaction: all of it or none.
-
-        A state already recorded keeps its lineage (saving certifies nothing new).
+        transaction: all of it or none. A state already recorded keeps its lineage.
 
         :param pipeline_name: the pipeline saved (None: record no pipeline)
         :param node_names: its nodes' names
         :param states: the states whose bytes were uploaded
-        :raises BadRequestError: if the bytes of a state were not uploaded
+        :raises MissingStateBytesError: if the bytes of a state were not uploaded
         :raises OpIdentityError: if a state's class differs from the class its op name holds
         """
         self._check_uploaded(states)
+        node_names = list(node_names or [])
         if pipeline_name is not None:
             check_node_name(pipeline_name, "pipeline name")
             node_names = [check_node_name(name, "node name") for name in node_names]
-
-        def commit(session) -> None:
-            commit_records(session, pipeline_name, node_names, states)
-
-        with self.database.session() as session:
-            repository.in_transaction(session, commit)
+        self._count_saved(self._transaction(
+            lambda session: repository.commit_records(session, pipeline_name, node_names, states)))
 
     def save_op_stream(self, op_name: str, version: Version, stream: BinaryIO, size: Optional[int] = None) -> bool:
         """Writes the bytes of one version of an op, then records the version (no lineage).
@@ -179,14 +229,33 @@ class OpStoreService(FleetServiceMixin):
                 f"version {str(version)!r} of op {op_name!r} is already stored and versions are immutable: "
                 "a new state needs a new version"
             )
-        with self.database.session() as session:
-            return repository.in_transaction(
-                session, lambda s: repository.ensure_version(s, op_name, version)[1]
-            )
+        created = self._transaction(lambda session: repository.ensure_version(session, op_name, version)[1])
+        if created:
+            logger.info("op store saved op %r at version %s", op_name, short_version(version))
+            self._count_saved(1)
+        return created
 
     def save_op_bytes(self, op_name: str, version: Version, op_bytes: bytes) -> bool:
         """Saves the bytes of one version of an op, then records the version."""
         return self.save_op_stream(op_name, version, io.BytesIO(op_bytes), size=len(op_bytes))
+
+    def _count_saved(self, added: int) -> None:
+        if self.metrics and added:
+            from chariots import _metrics
+
+            _metrics.metrics().op_store_saves.inc(added)
+
+    def _check_uploaded(self, states: List[StateRecord]) -> None:
+        for state in states:
+            check_op_name(state.op_name)
+            path = op_bytes_path(state.op_name, state.version)
+            with self._saver_call("checking", state.op_name, state.version):
+                present = self.saver.exists(path)
+            if not present:
+                raise MissingStateBytesError(
+                    f"the bytes of version {str(state.version)!r} of op {state.op_name!r} were not uploaded: "
+                    "upload them before committing the save"
+                )
 
     # ------------------------------------------------------------------ links
 
@@ -207,7 +276,7 @@ class OpStoreService(FleetServiceMixin):
         downstream = check_node_name(downstream_op, "downstream op name")
         upstream = check_node_name(upstream_op, "upstream op name")
 
-        def link(session) -> bool:
+        def link(session: "Session") -> bool:
             op = repository.find_op(session, downstream)
             rows = [] if op is None else repository.version_rows(session, downstream)
             if downstream_op_version is not None:
@@ -219,8 +288,7 @@ class OpStoreService(FleetServiceMixin):
                 )
             return repository.add_link(session, rows[-1], upstream, upstream_op_version, explicit=True)
 
-        with self.database.session() as session:
-            return repository.in_transaction(session, link)
+        return self._transaction(link)
 
     def get_validated_links(
         self, downstream_op: str, upstream_op: str, downstream_op_version: Optional[Version] = None
@@ -256,14 +324,6 @@ class OpStoreService(FleetServiceMixin):
                 raise NotFoundError(f"pipeline {pipeline_name!r} was never registered or saved in the op store")
             return {"pipeline_name": pipeline.name, "node_names": list(pipeline.node_names)}
 
-    def pipeline_exists(self, pipeline_name: str) -> bool:
-        """Whether a pipeline of that name was ever registered or saved."""
-        try:
-            self.get_pipeline(pipeline_name)
-        except NotFoundError:
-            return False
-        return True
-
     def record_pipeline(self, pipeline_name: str, node_names: List[str]) -> bool:
         """Adds a pipeline, or updates the node names of a known one.
 
@@ -273,12 +333,69 @@ class OpStoreService(FleetServiceMixin):
         if not isinstance(node_names, list):
             raise BadRequestError(f"'node_names' must be a list of node names, got {node_names!r}")
         node_names = [check_node_name(node_name, "node name") for node_name in node_names]
-        with self.database.session() as session:
-            return repository.in_transaction(session, lambda s: repository.record_pipeline(s, name, node_names))
+        return self._transaction(lambda session: repository.record_pipeline(session, name, node_names))
 
-    def register_new_pipeline(self, pipeline: "Pipeline") -> bool:
-        """Records a pipeline's name and the names of its nodes."""
-        return self.record_pipeline(pipeline.name, [node.name for node in pipeline.pipeline_nodes])
+    # ------------------------------------------------------------------ served generations
+
+    def record_generation(self, pipeline_name: str, versions: Dict[str, Version]) -> Generation:
+        """Records the versions a load checked as the pipeline's next generation.
+
+        :param versions: op name -> the version every serving process must hold
+        :raises NotFoundError: if one of the versions is not stored (a generation only names
+                               versions any process can load)
+        :returns: the recorded generation, numbered one more than the pipeline's last
+        """
+        name = check_node_name(pipeline_name, "pipeline name")
+        for op_name in versions:
+            check_op_name(op_name)
+        return self._transaction(lambda session: repository.add_generation(session, name, versions))
+
+    def latest_generation(self, pipeline_name: str) -> Optional[Generation]:
+        """The newest served generation of a pipeline, with the stored state of each version it
+        names (None: no load was ever recorded)."""
+        name = check_node_name(pipeline_name, "pipeline name")
+        with self.database.session() as session:
+            return repository.latest_generation(session, name)
+
+    def generation_numbers(self) -> Dict[str, int]:
+        """The newest generation number of every pipeline ever loaded, in one query."""
+        with self.database.session() as session:
+            return repository.generation_numbers(session)
+
+    # ------------------------------------------------------------------ staged trainings
+
+    def stage_training(self, pipeline_name: str, node_names: List[str], states: List[StateRecord]) -> None:
+        """Keeps the records of states whose bytes a training run uploaded, for a save to commit.
+
+        :raises MissingStateBytesError: if the bytes of a state were not uploaded
+        """
+        name = check_node_name(pipeline_name, "pipeline name")
+        node_names = [check_node_name(node_name, "node name") for node_name in node_names]
+        self._check_uploaded(states)
+        records = [record_to_json(state) for state in states]
+        self._transaction(lambda session: repository.add_staged_training(session, name, node_names, records))
+
+    def commit_staged_training(self, pipeline_name: str) -> Optional[List[StateRecord]]:
+        """Commits the newest staged training of a pipeline, in one transaction with its lineage.
+
+        :returns: the committed states, or None when the newest staged training was committed
+                  already (or none was ever staged)
+        """
+        name = check_node_name(pipeline_name, "pipeline name")
+
+        def commit(session: "Session") -> Tuple[Optional[List[StateRecord]], int]:
+            row = repository.newest_staged_training(session, name)
+            if row is None or row.committed:
+                return None, 0
+            states = [record_from_json(state, index) for index, state in enumerate(row.states)]
+            self._check_uploaded(states)
+            added = repository.commit_records(session, name, list(row.node_names), states)
+            row.committed = True
+            return states, added
+
+        committed, added = self._transaction(commit)
+        self._count_saved(added)
+        return committed
 
     def close(self) -> None:
         """Closes the database connections."""
@@ -286,6 +403,38 @@ class OpStoreService(FleetServiceMixin):
 
     def __repr__(self) -> str:
         return f"<OpStoreService saver={self.saver!r} db_url={self.database.safe_url!r}>"
+
+
+class _Source:
+    """The stream a sender's bytes come from, remembering what its reads raised (a body cut short
+    or over the size cap is the sender's failure, not the saver's)."""
+
+    def __init__(self, stream: BinaryIO):
+        self._stream = stream
+        self._raised: Optional[BaseException] = None
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._stream.read(size)
+        except BaseException as exc:
+            self._raised = exc
+            raise
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def __getattr__(self, name: str) -> Any:  # tell, seek ... of the stream, as a saver may use them
+        return getattr(self._stream, name)
+
+    def raised(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is (or comes from) what a read of the stream raised."""
+        while exc is not None:
+            if exc is self._raised:
+                return True
+            exc = exc.__cause__ or exc.__context__
+        return False
 
 
 def stream_size(stream: Any) -> Optional[int]:

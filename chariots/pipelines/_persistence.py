@@ -1,80 +1,70 @@
 """Saving and loading a pipeline's stateful ops through an op store.
 
-Save snapshots each op's (version, bytes, lineage) at one moment, uploads every state's bytes,
-then commits versions, lineage and the pipeline in one op-store transaction: an interrupted save
-leaves the store as it was, and saving certifies nothing training did not record.
+Save reads each op's (version, bytes, lineage) at one moment, uploads the bytes of the states the
+store does not hold yet, then commits versions, lineage and the pipeline in one op-store
+transaction: an interrupted save leaves the store as it was, and saving certifies nothing
+training did not record. An op whose state is the one it was loaded, saved or staged in is not
+serialized again when it can tell (every ML op can), and its bytes are never sent twice.
 
 Load picks, for every stateful op in execution order, the newest stored state of the same code
-whose lineage fits the versions its upstream ops load, reads everything, and only then swaps the
-pipeline's graph: a failed load leaves the pipeline as it was.
+whose lineage fits what its upstream ops load (or exactly the versions it is given: a served
+generation), through :func:`chariots.pipelines._loading.load_states`; only then is the pipeline's
+graph swapped, in one assignment: a failed load leaves the pipeline as it was.
 """
 from __future__ import annotations
 
 import copy
-import logging
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Set, Tuple
 
-from chariots.errors import BadRequestError, MLOpError, OpIdentityError, ServiceUnavailableError, VersionError
 from chariots.pipelines._lineage import FlatGraph, iter_leaves, short, version_error
-from chariots.pipelines._store_protocol import OpState, StateRecord
+from chariots.pipelines._states import (
+    check_identity,
+    commit_states,
+    load_states,
+    pin_states,
+    same_code,
+    snapshot_state,
+    snapshot_states,
+    upload_states,
+)
 
 if TYPE_CHECKING:
-    from chariots.pipelines._pipeline import Pipeline, _Graph
-    from chariots.pipelines._store_protocol import OpStoreProtocol
-    from chariots.pipelines.nodes import BaseNode
+    from chariots.pipelines._graph import Graph
+    from chariots.pipelines._pipeline import Pipeline
+    from chariots.pipelines._store_protocol import OpState, OpStoreProtocol, StateRecord
     from chariots.pipelines.ops import LoadableOp
     from chariots.versioning import Version
-
-logger = logging.getLogger("chariots.pipelines")
-
-
-def snapshot_state(leaf: "BaseNode") -> Tuple["BaseNode", bytes, StateRecord]:
-    """A stateful op's node, its bytes, and what to record of it, read at one moment."""
-    op = leaf.op
-    state_bytes = op.serialize()
-    version = op.version_for_state(state_bytes)
-    lineage = dict(op.training_lineage) if op.training_lineage is not None else None
-    return leaf, state_bytes, StateRecord(leaf.name, version, op.class_path, op.class_version.major, lineage)
-
-
-def snapshot_states(pipeline: "Pipeline") -> List[Tuple["BaseNode", bytes, StateRecord]]:
-    """Each stateful op holding a state: its node, its bytes, and what to record of it."""
-    return [snapshot_state(leaf) for leaf in iter_leaves(pipeline) if leaf.is_loadable and leaf.op.holds_state]
-
-
-def pin_states(states: List[Tuple["BaseNode", bytes, StateRecord]]) -> None:
-    """Tells each op the state it now holds is the one stored (or staged) under its record's version."""
-    for leaf, state_bytes, record in states:
-        leaf.op.pin_state(record.version, state_bytes, record.lineage)
-
 
 def store_states(pipeline: "Pipeline", store: "OpStoreProtocol", only_unknown_ops: bool = False) -> None:
     """Saves the pipeline's states: bytes first, then one commit.
 
-    :param only_unknown_ops: save only the ops the store has no state of (registering)
+    :param only_unknown_ops: save only the ops the store holds no state of (registering)
     """
-    states = snapshot_states(pipeline)
+    leaves = [leaf for leaf in iter_leaves(pipeline) if leaf.is_loadable and leaf.op.holds_state]
     if only_unknown_ops:
-        states = [state for state in states if not store.get_all_versions_of_op(state[2].op_name)]
-    # a state the op was loaded from (or last saved as) is in the store already: its bytes are not sent again
-    pinned = [getattr(state[0].op, "_state_version", None) == state[2].version for state in states]
-    for (_, state_bytes, record), skip in zip(states, pinned):
-        if not skip:
-            store.upload_op_bytes(record.op_name, record.version, state_bytes)
-    node_names = [leaf.name for leaf in iter_leaves(pipeline)]
-    try:
-        store.commit_save(pipeline.name, node_names, [state[2] for state in states])
-    except BadRequestError:
-        if not any(pinned):
-            raise
-        # another store than the one the states came from: send every state's bytes
-        for (_, state_bytes, record), skip in zip(states, pinned):
-            if skip:
-                store.upload_op_bytes(record.op_name, record.version, state_bytes)
-        store.commit_save(pipeline.name, node_names, [state[2] for state in states])
+        stored = store.get_states([leaf.name for leaf in leaves]) if leaves else {}
+        leaves = [leaf for leaf in leaves if not stored.get(leaf.name)]
+    states = [snapshot_state(leaf) for leaf in leaves]
+    commit_states(pipeline.name, [leaf.name for leaf in iter_leaves(pipeline)], states, store)
     for inner in _nested_pipelines(pipeline):  # a pipeline used as a node is known to the store too
         store.register_new_pipeline(inner)
+
+
+def stage_training(pipeline: "Pipeline", store: "OpStoreProtocol") -> List[StateRecord]:
+    """Uploads the states a training run changed and stages their records, so that a save in any
+    process commits them; each op is pinned to its staged version. Unchanged states are neither
+    serialized (when the op can tell) nor uploaded.
+
+    :returns: the staged records (empty: nothing changed, nothing was staged)
+    """
+    states = snapshot_states(iter_leaves(pipeline), changed_only=True)
+    if not states:
+        return []
+    upload_states(store, states)
+    records = [state.record for state in states]
+    store.stage_training(pipeline.name, [leaf.name for leaf in iter_leaves(pipeline)], records)
     pin_states(states)
+    return records
 
 
 def _nested_pipelines(pipeline: "Pipeline") -> List["Pipeline"]:
@@ -86,114 +76,134 @@ def _nested_pipelines(pipeline: "Pipeline") -> List["Pipeline"]:
     return found
 
 
-def _same_code(op: "LoadableOp", state: OpState, states: Sequence[OpState] = ()) -> bool:
-    """Whether ``state`` was saved by the op's current code (``states``: every state of the op).
+# ---------------------------------------------------------------------------- loading
 
-    A state saved before class versions were recorded (op store schema 0001) counts as the
-    current code when, as Chariots then decided, the op's major is among those states' majors:
-    the untrained op registered under its class version shares the code of the later trainings.
+
+class _LineageChooser:
+    """Which stored states each op of a pipeline may take: the lineage rule over its flat graph.
+
+    :param flat: the pipeline's flattened graph
+    :param versions: the exact version to load for each op (None: the newest compatible set)
     """
-    if state.class_major is None:
-        current = (op.class_version.major, op.op_version.major)
-        return any(other.class_major is None and other.version.major in current for other in (state, *states))
-    return state.class_major == op.class_version.major
 
+    def __init__(self, flat: FlatGraph, stateless: Mapping[str, "Version"],
+                 versions: Optional[Mapping[str, "Version"]] = None):
+        self.flat = flat
+        self.stateless = dict(stateless)
+        self.versions = versions
 
-def choose_state(
-    flat: FlatGraph,
-    name: str,
-    op: "LoadableOp",
-    states: List[OpState],
-    versions: Dict[str, "Version"],
-    stored: Set[str],
-) -> Optional[OpState]:
-    """The state of op ``name`` to load (None: keep the op in memory as it is).
+    def __call__(self, name: str, op: "LoadableOp", states: List["OpState"], decided: Mapping[str, "Version"],
+                 stored: Set[str]) -> List["OpState"]:
+        candidates = [state for state in states if same_code(op, state, states)]
+        check_identity(name, op, candidates)
+        loaded = {**self.stateless, **decided}
+        if self.versions is not None and name in self.versions:
+            return self._exact(name, op, states, candidates, loaded)
+        if op.allow_version_change:  # it trains: any upstream will do
+            return list(reversed(candidates))
+        problems = []
+        fitting = []
+        for state in reversed(candidates):
+            problem = self.flat.incompatibility(name, state, loaded)
+            if problem is None:
+                fitting.append(state)
+            else:
+                problems.append(problem)
+        if fitting:
+            return fitting
+        if problems:
+            raise version_error(name, problems, candidates[-1])
+        trained_upstream = [source for source in self.flat.sources.get(name, ())
+                            if source in stored and self.flat.stateful[source]]
+        if trained_upstream and not op.holds_state:
+            raise version_error(
+                name,
+                [f"op {name!r} has no stored state, and upstream op {trained_upstream[0]!r} serves version "
+                 f"{short(loaded[trained_upstream[0]])}"],
+                None,
+            )
+        return []
 
-    :param versions: the version each upstream op loads
-    :param stored: the upstream ops whose loaded state came from the store
-    :raises VersionError: if no state of the op's code fits what its upstream loads, while an
-                          upstream op it depends on serves a stored (trained) state
-    """
-    candidates = [state for state in states if _same_code(op, state, states)]
-    _check_identity(name, op, candidates)
-    if op.allow_version_change:  # it trains: any upstream will do
-        return candidates[-1] if candidates else None
-    problems = []
-    for state in reversed(candidates):
-        problem = flat.incompatibility(name, state, versions)
-        if problem is None:
-            return state
-        problems.append(problem)
-    if problems:
-        raise version_error(name, problems, candidates[-1])
-    trained_upstream = [source for source in flat.sources.get(name, ()) if source in stored and flat.stateful[source]]
-    if trained_upstream and not op.holds_state:
-        raise version_error(
-            name,
-            [f"op {name!r} has no stored state, and upstream op {trained_upstream[0]!r} serves version "
-             f"{short(versions[trained_upstream[0]])}"],
-            None,
-        )
-    return None
+    def _exact(self, name: str, op: "LoadableOp", states: List["OpState"], candidates: List["OpState"],
+               loaded: Mapping[str, "Version"]) -> List["OpState"]:
+        from chariots.errors import VersionError
 
-
-def _check_identity(name: str, op: "LoadableOp", states: List[OpState]) -> None:
-    stored_class = next((state.class_path for state in states if state.class_path), None)
-    if stored_class is not None and stored_class != op.class_path:
-        raise OpIdentityError(
-            f"op name {name!r} holds the states of class {stored_class} in the op store, and {op.class_path} "
-            f"would load them: the two classes would read each other's states. Give one of them another name "
-            f"with name=, e.g. {type(op).__name__}(..., name='{name}_2')"
-        )
-
-
-def _load_state(name: str, op: "LoadableOp", state: OpState, store: "OpStoreProtocol") -> "LoadableOp":
-    state_bytes = store.get_op_bytes_for_version(name, state.version)
-    loaded = copy.copy(op)
-    loaded.load(state_bytes)
-    if not loaded.state_matches(state.version):
-        raise MLOpError(
-            f"the bytes stored as version {short(state.version)} of op {name!r} hold version "
-            f"{short(loaded.op_version)}: the store is inconsistent, save the op again"
-        )
-    loaded.pin_state(state.version, state_bytes, state.lineage)
-    return loaded
-
-
-def loaded_graph(pipeline: "Pipeline", flat: FlatGraph, store: "OpStoreProtocol") -> "_Graph":
-    """The pipeline's graph with every stateful op in the state to serve (see the module doc)."""
-    leaves = {leaf.name: leaf for leaf in iter_leaves(pipeline)}
-    versions: Dict[str, "Version"] = {}
-    stored: Set[str] = set()
-    new_ops: Dict[str, "LoadableOp"] = {}
-    for name in flat.order:
-        leaf = leaves[name]
-        if not leaf.is_loadable:
-            versions[name] = leaf.node_version
-            continue
-        states = store.get_op_states(name)
-        while True:
-            state = choose_state(flat, name, leaf.op, states, versions, stored)
-            if state is None or leaf.op.op_version == state.version:
-                break
-            try:
-                new_ops[name] = _load_state(name, leaf.op, state, store)
-                break
-            except (ServiceUnavailableError, VersionError):
-                raise
-            except Exception as error:  # corrupt or missing bytes: serve the previous good state
-                logger.warning("skipped version %s of op %r, which cannot be loaded: %s: %s",
-                               short(state.version), name, type(error).__name__, error)
-                states = [other for other in states if other.version != state.version]
+        wanted = self.versions[name]
+        state = next((state for state in states if state.version == wanted), None)
         if state is None:
-            versions[name] = leaf.node_version
-            continue
-        versions[name] = state.version
-        stored.add(name)
-    return replaced_graph(pipeline, new_ops)
+            raise LookupError(f"version {short(wanted)} of op {name!r} is not in the op store")
+        if state not in candidates:
+            raise VersionError(
+                f"version {short(wanted)} of op {name!r} was saved by other code than this process runs "
+                f"(class {state.class_path}): deploy the same code on every process"
+            )
+        if not op.allow_version_change:
+            problem = self.flat.incompatibility(name, state, loaded)
+            if problem is not None:
+                raise version_error(name, [problem], state)
+        return [state]
 
 
-def replaced_graph(pipeline: "Pipeline", new_ops: Dict[str, "LoadableOp"]) -> "_Graph":
+def loaded_graph(
+    pipeline: "Pipeline",
+    store: "OpStoreProtocol",
+    versions: Optional[Mapping[str, "Version"]] = None,
+    states: Optional[Mapping[str, List["OpState"]]] = None,
+) -> "Graph":
+    """The pipeline's graph with every stateful op in the state to serve (see the module doc).
+
+    :param versions: the exact version of some ops to load (a served generation); the others take
+                     the newest compatible state (None: every op does)
+    :param states: the stored states of the ops, when the caller has them already
+    """
+    flat = pipeline._flat
+    leaves = list(iter_leaves(pipeline))
+    stateless = {leaf.name: leaf.node_version for leaf in leaves if not leaf.is_loadable}
+    entries = [(leaf.name, leaf.op) for leaf in leaves if leaf.is_loadable]
+    chooser = _LineageChooser(flat, stateless, versions)
+    loaded = load_states(entries, store, chooser, states=states, strict=versions or ())
+    return replaced_graph(pipeline, loaded.ops)
+
+
+def stored_versions(pipeline: "Pipeline") -> Dict[str, "Version"]:
+    """The version of each stateful op of a pipeline whose state is one it was loaded, saved or
+    staged in (a version the op store holds)."""
+    found = {}
+    for leaf in iter_leaves(pipeline):
+        if leaf.is_loadable and leaf.op.holds_state:
+            pinned = leaf.op.pinned_version
+            if pinned is not None and pinned == leaf.op.op_version:
+                found[leaf.name] = pinned
+    return found
+
+
+def definition(pipeline: "Pipeline") -> Tuple["Pipeline", Dict[str, "Version"]]:
+    """A copy of the pipeline whose ops hold none of the states the op store keeps (each op whose
+    state is one it was loaded, saved or staged in is stripped of it), and the version of each
+    state a worker must load back: the served one of every op that only predicts. An op that
+    trains when it runs continues from its newest stored state, as a save of any process would
+    commit it."""
+    stored = stored_versions(pipeline)
+    versions, stripped = {}, {}
+    for leaf in iter_leaves(pipeline):
+        if leaf.name in stored:
+            stripped[leaf.name] = leaf.op.without_state()
+            if not leaf.op.trains_when_run:
+                versions[leaf.name] = stored[leaf.name]
+    copied = copy.copy(pipeline)
+    copied._graph = replaced_graph(pipeline, stripped)
+    return copied, versions
+
+
+def untrained_ops(pipeline: "Pipeline") -> List[str]:
+    """The ops of a pipeline that would refuse to predict: predicting ML ops never trained or loaded."""
+    return [
+        leaf.name for leaf in iter_leaves(pipeline)
+        if leaf.is_loadable and not leaf.op.trains_when_run and not leaf.op.holds_state
+    ]
+
+
+def replaced_graph(pipeline: "Pipeline", new_ops: Dict[str, "LoadableOp"]) -> "Graph":
     """The pipeline's graph where the ops named in ``new_ops`` are swapped (nested pipelines copied)."""
     graph = pipeline._graph
     replaced = {}
@@ -207,3 +217,8 @@ def replaced_graph(pipeline: "Pipeline", new_ops: Dict[str, "LoadableOp"]) -> "_
         elif node.name in new_ops:
             replaced[node] = node.with_op(new_ops[node.name])
     return graph.with_nodes(replaced) if replaced else graph
+
+
+def stateful_names(pipeline: "Pipeline") -> Set[str]:
+    """The op names of the pipeline's stateful leaves."""
+    return {leaf.name for leaf in iter_leaves(pipeline) if leaf.is_loadable}

@@ -2,156 +2,27 @@
 from __future__ import annotations
 
 import copy
-import difflib
-from collections import deque
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
-from chariots.errors import PipelineError, VersionError
+from chariots.errors import ChariotsError, OpError, PipelineError, VersionError
 from chariots.pipelines import _persistence
 from chariots.pipelines._batching import Batching, checked_batching
+from chariots.pipelines._graph import build_graph
 from chariots.pipelines._lineage import FlatGraph, iter_leaves
 from chariots.pipelines.callbacks import PipelineCallback
 from chariots.pipelines.nodes import BaseNode, NodeReference, ReservedNodes
+from chariots.pipelines.nodes._base_nodes import PipelineOp
 from chariots.versioning import Version
 
 if TYPE_CHECKING:
-    from chariots.pipelines._store_protocol import OpStoreProtocol
+    from chariots.pipelines._store_protocol import OpState, OpStoreProtocol, StateRecord
     from chariots.pipelines.runners import BaseRunner
 
 _INPUT = ReservedNodes.pipeline_input
 _OUTPUT = ReservedNodes.pipeline_output
 
 
-class _Graph:
-    """The nodes of a pipeline in execution order, with who consumes whose output."""
-
-    __slots__ = ("order", "consumers")
-
-    def __init__(self, order: Tuple[BaseNode, ...], consumers: Dict[BaseNode, List[BaseNode]]):
-        self.order = order
-        self.consumers = consumers
-
-    def with_nodes(self, replaced: Dict[BaseNode, BaseNode]) -> "_Graph":
-        """Returns the same graph where some nodes are swapped for copies of themselves."""
-        order = tuple(replaced.get(node, node) for node in self.order)
-        consumers = {
-            replaced.get(node, node): [replaced.get(down, down) for down in downs]
-            for node, downs in self.consumers.items()
-        }
-        return _Graph(order, consumers)
-
-
-def _build_graph(pipeline_name: str, nodes: List[BaseNode]) -> _Graph:
-    producers: Dict[str, BaseNode] = {}
-    references: Dict[str, NodeReference] = {_INPUT.value: _INPUT.reference}
-    for node in nodes:
-        if not isinstance(node, BaseNode):
-            raise TypeError(f"pipeline {pipeline_name!r}: {node!r} is not a node")
-    # a node listed directly in another's input_nodes gives its single output, which gets a
-    # name of its own when the node named none
-    members = set(nodes)
-    named = {reference.reference for node in nodes for reference in node.output_references}
-    for node in nodes:
-        for symbol in node.input_symbols:
-            if isinstance(symbol, BaseNode) and symbol in members and not symbol.output_references:
-                named.add(symbol.direct_output_reference(named).reference)
-    for node in nodes:
-        owner = getattr(node, "_pipeline_name", None)
-        if owner is not None:
-            # a node holds its pipeline's wiring: sharing it would rewire the first pipeline
-            raise PipelineError(
-                f"node {node.name!r} already belongs to pipeline {owner!r}: create a new Node for "
-                f"pipeline {pipeline_name!r} (the op itself can be shared)"
-            )
-        for reference in node.output_references:
-            name = reference.reference
-            if name == _INPUT.value:
-                raise PipelineError(
-                    f"node {node.name!r} of pipeline {pipeline_name!r} outputs to "
-                    f"{_INPUT.value!r}, which is reserved for the pipeline input"
-                )
-            if name in producers:
-                raise PipelineError(
-                    f"output {name!r} of pipeline {pipeline_name!r} is produced by both node "
-                    f"{producers[name].name!r} and node {node.name!r}: output names must be unique"
-                )
-            producers[name] = node
-            references[name] = reference
-
-    consumers: Dict[BaseNode, List[BaseNode]] = {node: [] for node in nodes}
-    consumed: set = set()
-    in_degree: Dict[BaseNode, int] = {node: 0 for node in nodes}
-    last_use: Dict[str, BaseNode] = {}
-    for node in nodes:
-        for symbol in node.input_symbols:
-            if isinstance(symbol, BaseNode):
-                if symbol not in consumers:
-                    raise PipelineError(
-                        f"node {node.name!r} of pipeline {pipeline_name!r} takes node "
-                        f"{symbol.name!r} as input, but that node is not in the pipeline"
-                    )
-                try:
-                    names = [symbol.direct_output_reference().reference]
-                except PipelineError as error:
-                    raise PipelineError(
-                        f"node {node.name!r} of pipeline {pipeline_name!r} takes node {symbol.name!r} "
-                        f"as input: {error}"
-                    ) from None
-            else:
-                names = [symbol]
-            for name in names:
-                if name == _OUTPUT.value:
-                    raise PipelineError(
-                        f"node {node.name!r} of pipeline {pipeline_name!r} takes "
-                        f"{_OUTPUT.value!r} as input, but that is the pipeline's output"
-                    )
-                if name not in references:
-                    close = difflib.get_close_matches(name, list(references), n=1)
-                    hint = f"; did you mean {close[0]!r}?" if close else ""
-                    raise PipelineError(
-                        f"node {node.name!r} of pipeline {pipeline_name!r} takes input {name!r}, "
-                        f"which no node outputs{hint}"
-                    )
-                consumed.add(name)
-                last_use[name] = node
-                upstream = producers.get(name)
-                if upstream is not None:
-                    if node not in consumers[upstream]:
-                        consumers[upstream].append(node)
-                        in_degree[node] += 1
-        node.replace_symbolic_references(references)
-
-    for name, producer in producers.items():
-        if name != _OUTPUT.value and name not in consumed and not producer.outputs_may_go_unused:
-            raise PipelineError(
-                f"output {name!r} of node {producer.name!r} in pipeline {pipeline_name!r} is used by "
-                f"no node: consume it or name it {_OUTPUT.value!r}"
-            )
-
-    ready = deque(node for node in nodes if in_degree[node] == 0)
-    order: List[BaseNode] = []
-    while ready:
-        node = ready.popleft()
-        order.append(node)
-        for downstream in consumers[node]:
-            in_degree[downstream] -= 1
-            if in_degree[downstream] == 0:
-                ready.append(downstream)
-    if len(order) != len(nodes):
-        stuck = ", ".join(repr(node.name) for node in nodes if in_degree[node] > 0)
-        raise PipelineError(f"pipeline {pipeline_name!r} has a cycle through nodes {stuck}")
-
-    # free each intermediate result once its last consumer has read it
-    release: Dict[BaseNode, List[NodeReference]] = {}
-    for name, node in last_use.items():
-        release.setdefault(node, []).append(references[name])
-    for node in nodes:
-        node._release = tuple(release.get(node, ()))
-        node._pipeline_name = pipeline_name
-    return _Graph(tuple(order), consumers)
-
-
-class Pipeline:
+class Pipeline(PipelineOp):
     """A graph of nodes run in dependency order by a runner.
 
     The graph is checked when the pipeline is built: every input must name an output of
@@ -187,7 +58,7 @@ class Pipeline:
         self._pipeline_callbacks: Tuple[PipelineCallback, ...] = tuple(pipeline_callbacks or ())
         self.use_worker = use_worker
         self.input_schema = input_schema
-        self._graph = _build_graph(name, list(pipeline_nodes))
+        self._graph = build_graph(name, list(pipeline_nodes))
         self._flat = FlatGraph(self)
         for node in self._graph.order:
             # a node records its op's lineage when running it trains it (or trains an op inside)
@@ -277,9 +148,11 @@ class Pipeline:
             callback.before_node_execution(self, node, args)
         try:
             output = node.execute(args, runner)
-        except Exception as error:
+        except ChariotsError as error:  # ours say what went wrong already: add where
             error.add_note(f"while running node {node.name!r} of pipeline {self.name!r}")
             raise
+        except Exception as error:
+            raise OpError(error, node.name, self.name) from error
         if node._records_lineage:
             self._record_lineage(node)
         for callback in callbacks:
@@ -378,7 +251,12 @@ class Pipeline:
         """
         _persistence.store_states(self, op_store_client, only_unknown_ops=True)
 
-    def load(self, op_store_client: "OpStoreProtocol") -> "Pipeline":
+    def load(
+        self,
+        op_store_client: "OpStoreProtocol",
+        versions: Optional[Mapping[str, Version]] = None,
+        states: Optional[Mapping[str, List["OpState"]]] = None,
+    ) -> "Pipeline":
         """Loads, for every stateful op, the newest stored state that fits what its upstream loads.
 
         In execution order, each stateful op takes the newest state of its code whose lineage
@@ -387,12 +265,37 @@ class Pipeline:
         pipeline as it was, and a concurrent run sees either all old or all new ops.
 
         :param op_store_client: the op store to read versions and bytes from
+        :param versions: load exactly these states (op name -> version: a served generation),
+                         under the same check; the ops not named take the newest compatible state
+        :param states: the stored states of the pipeline's ops, when the caller fetched them
+                       already (else one request asks the op store for all of them)
         :raises VersionError: if an op has stored states but none was trained behind what its
                               upstream ops load
         :returns: this pipeline once loaded
         """
-        self._graph = _persistence.loaded_graph(self, self._flat, op_store_client)
+        self._graph = _persistence.loaded_graph(self, op_store_client, versions, states)
         return self
+
+    def stage_training(self, op_store_client: "OpStoreProtocol") -> List["StateRecord"]:
+        """Uploads the states the last runs changed and stages them, so that a save of the pipeline
+        in any process commits them (what a serving process does after a training call).
+
+        :returns: the staged states (empty when no state changed: nothing is uploaded)
+        """
+        return _persistence.stage_training(self, op_store_client)
+
+    def stored_versions(self) -> Dict[str, Version]:
+        """The version of each stateful op whose state is the one it was loaded, saved or staged in."""
+        return _persistence.stored_versions(self)
+
+    def definition(self) -> Tuple["Pipeline", Dict[str, Version]]:
+        """A copy of the pipeline without the states the op store keeps, and their versions: what a
+        job sends to a worker, which loads exactly those versions back (see :meth:`load`)."""
+        return _persistence.definition(self)
+
+    def untrained_ops(self) -> List[str]:
+        """The names of the predicting ML ops that were never trained nor loaded (they cannot predict)."""
+        return _persistence.untrained_ops(self)
 
     def __repr__(self) -> str:
         return f"<OP {self.name}>"

@@ -68,19 +68,24 @@ class Generation:
     :param number: the generation number (1 for the first load, one more for each later one)
     :param versions: the version of each loadable op: op name -> version
     :param recorded_at: when the load recorded it (a ``time.time()`` stamp)
+    :param states: the stored state of each version named, by op name
     """
 
     pipeline_name: str
     number: int
     versions: Dict[str, "Version"] = field(default_factory=dict)
     recorded_at: Optional[float] = None
+    #: the stored state of each version named (what a process checks before serving them), when
+    #: the op store sent them along
+    states: Dict[str, OpState] = field(default_factory=dict)
 
 
 class OpStoreProtocol(Protocol):
-    """The op store operations saving and loading rely on.
+    """The op store operations saving, loading and serving rely on.
 
-    :class:`chariots.op_store.BaseOpStoreClient` implements it over HTTP or in process, and
-    :class:`chariots.op_store.EmbeddedOpStoreClient` by calling the store directly.
+    :class:`chariots.op_store.BaseOpStoreClient` implements it, over HTTP
+    (:class:`~chariots.op_store.OpStoreClient`) or by calling a store in this process
+    (:class:`~chariots.op_store.EmbeddedOpStoreClient`).
     """
 
     def get_all_versions_of_op(self, op_name: str) -> List["Version"]:
@@ -88,6 +93,9 @@ class OpStoreProtocol(Protocol):
 
     def get_op_states(self, op_name: str) -> List[OpState]:
         """Every stored state of an op with its lineage, oldest first."""
+
+    def get_states(self, op_names: List[str]) -> Dict[str, List[OpState]]:
+        """Every stored state of each op, oldest first, by op name (one request for them all)."""
 
     def get_op_bytes_for_version(self, op_name: str, version: "Version") -> bytes:
         """The bytes saved for one version of an op."""
@@ -120,7 +128,8 @@ class OpStoreProtocol(Protocol):
         """Records the versions a load checked as the pipeline's next served generation."""
 
     def latest_generation(self, pipeline_name: str) -> Optional[Generation]:
-        """The newest served generation of a pipeline (None: it was never loaded)."""
+        """The newest served generation of a pipeline with the states it names (None: it was never
+        loaded)."""
 
     def generation_numbers(self) -> Dict[str, int]:
         """The newest generation number of every pipeline ever loaded (one cheap query)."""

@@ -7,7 +7,7 @@ from typing import Any, List, Optional
 
 from chariots._signing import KeySource
 from chariots._transport import WSGITransport
-from chariots.op_store import BaseOpStoreClient, OpStoreServer
+from chariots.op_store import BaseOpStoreClient, HTTPBackend, OpStoreServer
 from chariots.op_store.savers import BaseSaver
 
 
@@ -34,7 +34,7 @@ class TestOpStoreClient(BaseOpStoreClient):
         self.path = os.path.abspath(os.fspath(path))
         self._init_args = (saver,)
         self.server = OpStoreServer.embedded(self.path, saver, auth_token)
-        super().__init__(WSGITransport(self.server.flask, "op store", auth_token),
+        super().__init__(HTTPBackend(WSGITransport(self.server.flask, "op store", auth_token)),
                          KeySource(secret_key, old_secret_keys, key_dir=self.path))
 
     def post(self, route: str, arguments_json: Any) -> Any:

@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional
 
 from chariots._transport import WSGITransport
-from chariots.pipelines.pipelines_client import AbstractPipelinesClient
+from chariots.serving import AbstractPipelinesClient
 
 if TYPE_CHECKING:
-    from chariots.pipelines import PipelinesServer
+    from chariots.serving import PipelinesServer
 
 
 class TestPipelinesClient(AbstractPipelinesClient):

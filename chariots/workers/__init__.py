@@ -1,5 +1,5 @@
 """Workers running pipeline calls asynchronously (RQ on Redis by default)."""
-from chariots.pipelines import JobStatus
+from chariots._response import JobStatus
 from chariots.workers._base_worker_pool import BaseWorkerPool
 from chariots.workers._process import WorkerProcess
 from chariots.workers._rq_job import DillRQSerializer

@@ -2,10 +2,21 @@
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional, Protocol
 
 if TYPE_CHECKING:
-    from chariots.pipelines import Pipeline, PipelinesServer
+    from chariots.pipelines import OpStoreProtocol, Pipeline
+    from chariots.pipelines.runners import BaseRunner
+
+
+class PipelinesApp(Protocol):
+    """What a worker pool reads of the app a call comes from (a
+    :class:`~chariots.pipelines.PipelinesServer`)."""
+
+    #: the op store the worker loads the pipeline's states from and saves them to
+    op_store_client: Optional["OpStoreProtocol"]
+    #: the runner executing the pipeline
+    runner: Optional["BaseRunner"]
 
 
 class BaseWorkerPool(abc.ABC):
@@ -25,7 +36,7 @@ class BaseWorkerPool(abc.ABC):
         """Starts a new worker in the pool."""
 
     @abc.abstractmethod
-    def execute_pipeline_async(self, pipeline: "Pipeline", pipeline_input: Any, app: "PipelinesServer") -> str:
+    def execute_pipeline_async(self, pipeline: "Pipeline", pipeline_input: Any, app: PipelinesApp) -> str:
         """Queues a pipeline call for a worker.
 
         :param pipeline: the pipeline to run

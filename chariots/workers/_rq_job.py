@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional
 
 import dill
 
+from chariots._response import PipelineResponse
 from chariots._signing import JOB_PURPOSE, KeySource
-from chariots.errors import SignatureError
-from chariots.pipelines import PipelineResponse
+from chariots.errors import OpError, SignatureError
 
 if TYPE_CHECKING:
     from chariots.pipelines import OpStoreProtocol, Pipeline
     from chariots.pipelines.runners import BaseRunner
+    from chariots.versioning import Version
 
 #: job meta keys
 PIPELINE_META = "chariots_pipeline"
@@ -95,9 +96,14 @@ def run_pipeline_job(
     pipeline_input: Any,
     op_store_client: Optional["OpStoreProtocol"],
     runner: "BaseRunner",
+    versions: Optional[Dict[str, "Version"]] = None,
 ) -> Dict[str, Any]:
-    """Runs a pipeline call in a worker: load from the op store, run, save if it trained.
+    """Runs a pipeline call in a worker: load the states the server serves, run, save if it trained.
 
+    :param pipeline: the pipeline's definition, without the states the op store keeps
+                     (:meth:`~chariots.pipelines.Pipeline.definition`)
+    :param versions: the version of each state left out, loaded back from the op store under the
+                     same lineage check as any load (None: the newest compatible set)
     :returns: the JSON form of the call's :class:`~chariots.pipelines.PipelineResponse`
     """
     from rq import get_current_job
@@ -108,13 +114,13 @@ def run_pipeline_job(
         job.meta[WORKER_META] = {"pid": os.getpid(), "host": socket.gethostname()}
         job.save_meta()
     if op_store_client is not None:
-        pipeline.load(op_store_client)
+        pipeline.load(op_store_client, versions=versions)
     before = {node.name: node.node_version for node in pipeline.pipeline_nodes}
     value = runner.run(pipeline, pipeline_input)
-    versions = {node.name: node.node_version for node in pipeline.pipeline_nodes}
-    if op_store_client is not None and versions != before:
+    versions_after = {node.name: node.node_version for node in pipeline.pipeline_nodes}
+    if op_store_client is not None and versions_after != before:
         pipeline.save(op_store_client)
-    response = PipelineResponse(value, versions, job_id=job.id if job else None)
+    response = PipelineResponse(value, versions_after, job_id=job.id if job else None)
     return response.json()
 
 
@@ -141,7 +147,10 @@ def describe_failure(exc_type: type, exc_value: BaseException, meta: Dict[str, A
     cause = exc_value.__cause__
     if isinstance(cause, SignatureError):  # RQ's DeserializationError around a refused payload
         exc_type, exc_value = type(cause), cause
-    text = str(exc_value) or exc_type.__name__
+    if isinstance(exc_value, OpError):  # the op's own error, named by its type
+        exc_type, text = type(exc_value.cause), exc_value.detail
+    else:
+        text = str(exc_value) or exc_type.__name__
     notes = [str(note) for note in getattr(exc_value, "__notes__", ())]
     return {"type": exc_type.__name__, "message": "; ".join([text, *notes])}
 

@@ -7,11 +7,11 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
+from chariots._response import JobStatus, PipelineResponse
 from chariots._signing import KeySource
 from chariots._wire import with_public_message
 from chariots.errors import NotFoundError, ServiceUnavailableError, SignatureError
-from chariots.pipelines import JobStatus, PipelineResponse
-from chariots.workers._base_worker_pool import BaseWorkerPool
+from chariots.workers._base_worker_pool import BaseWorkerPool, PipelinesApp
 from chariots.workers._process import WorkerProcess
 from chariots.workers._rq_job import (
     ERROR_META,
@@ -37,7 +37,7 @@ from chariots.workers._worker import (
 if TYPE_CHECKING:
     from redis import Redis
 
-    from chariots.pipelines import Pipeline, PipelinesServer
+    from chariots.pipelines import Pipeline
 
 _TERMINAL = (JobStatus.done, JobStatus.failed)
 
@@ -103,11 +103,6 @@ class RQWorkerPool(BaseWorkerPool):
         """the workers :meth:`spawn_worker` started (running or not)"""
         return list(self._workers)
 
-    @property
-    def _processes(self) -> List[WorkerProcess]:
-        # the name tests used before spawned_workers and close() existed
-        return self.spawned_workers
-
     def _unreachable(self, error: Exception) -> ServiceUnavailableError:
         where = describe_connection(self._redis)
         error = ServiceUnavailableError(f"cannot reach Redis at {where} for the worker queue: {error}")
@@ -160,14 +155,17 @@ class RQWorkerPool(BaseWorkerPool):
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
 
-    def execute_pipeline_async(self, pipeline: "Pipeline", pipeline_input: Any, app: "PipelinesServer") -> str:
+    def execute_pipeline_async(self, pipeline: "Pipeline", pipeline_input: Any, app: PipelinesApp) -> str:
         """Queues a call of ``pipeline`` for a worker and returns the RQ job id."""
         redis_module, rq = import_rq()
         runner = getattr(app, "runner", None) or _default_runner()
         op_store_client = getattr(app, "op_store_client", None)
+        # the job carries the pipeline's definition and the versions it serves, never the models:
+        # the worker loads those versions from the op store (an unstored state travels as it is)
+        definition, versions = pipeline.definition() if op_store_client is not None else (pipeline, None)
         try:
             job = self._queue.enqueue(
-                run_pipeline_job, pipeline, pipeline_input, op_store_client, runner,
+                run_pipeline_job, definition, pipeline_input, op_store_client, runner, versions,
                 result_ttl=self.result_ttl, job_timeout=self.job_timeout,
                 on_failure=rq.Callback(record_failure),
                 meta={PIPELINE_META: pipeline.name, MODULES_META: modules_of(pipeline, runner, op_store_client)},

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chariots._batcher import Batcher
 from chariots.errors import BadRequestError, OverloadedError, PipelineError, ServiceUnavailableError
 from chariots.pipelines import Batch, Batching
+from chariots.serving._batcher import Batcher
 from tests import generative
 
 

@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 
 from chariots import MLMode, Pipeline
-from chariots._batcher import split_answers
 from chariots.errors import PipelineError
 from chariots.nodes import Node
 from chariots.pipelines import Batch, Batching
+from chariots.serving._batcher import split_answers
 from tests.batching.batching_ops import ShiftModel, SlowShift
 
 

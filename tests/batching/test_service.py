@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chariots import _metrics
-from chariots.errors import BadRequestError
+from chariots.errors import BadRequestError, OpError
 from chariots.op_store import EmbeddedOpStoreClient
 from chariots.pipelines import Batch, Batching
-from chariots.pipelines._service import PipelinesService
 from chariots.pipelines.callbacks import PipelineCallback
+from chariots.serving import PipelinesService
 from tests import generative
 from tests.batching.batching_ops import UNLUCKY, model_pipelines, shift_pipeline
 
@@ -122,9 +122,9 @@ def test_an_op_raising_on_one_rows_value_fails_only_that_call():
     results = call_all(service, name, inputs)
     for call, (response, error) in enumerate(results):
         if call == 5:
-            assert isinstance(error, ValueError)
-            assert str(error) == f"row 501 holds the unlucky number {UNLUCKY}"
-            assert error.__notes__ == [f"while running node 'slowshift' of pipeline {name!r}"]
+            assert isinstance(error, OpError) and isinstance(error.cause, ValueError)
+            assert str(error) == (f"ValueError: row 501 holds the unlucky number {UNLUCKY}; while running node "
+                                  f"'slowshift' of pipeline {name!r}")
         else:
             assert error is None, error
             assert response.value == [{"id": row["id"], "y": row["x"] + 1} for row in inputs[call]]
@@ -280,7 +280,7 @@ def test_bad_calls_among_random_batches_fail_alone(calls, max_batch_size, pause,
         if kind == "malformed":
             assert isinstance(error, BadRequestError) and "'x' is a required property" in str(error)
         elif kind == "unlucky":
-            assert isinstance(error, ValueError) and str(error).endswith(f"holds the unlucky number {UNLUCKY}")
+            assert isinstance(error, OpError) and f"holds the unlucky number {UNLUCKY};" in str(error)
         else:
             assert error is None
             assert response.value == [{"id": row["id"], "y": row["x"] + 1} for row in rows]

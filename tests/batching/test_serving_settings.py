@@ -4,7 +4,7 @@ from __future__ import annotations
 from chariots._serve import DEFAULT_THREADS, MAX_BATCHING_THREADS, serving_settings
 from chariots.pipelines import Batching
 from tests.batching.batching_ops import shift_pipeline
-from tests.pipelines.test_service import is_odd
+from tests.serving.test_service import is_odd
 
 
 def test_unbatched_pipelines_keep_the_defaults():

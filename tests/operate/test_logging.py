@@ -11,8 +11,8 @@ import requests
 from chariots import _logging
 from chariots.errors import ConfigError, VersionError
 from chariots.pipelines import PipelinesClient, PipelinesServer
-from chariots.pipelines._observing import ServiceObserver
-from chariots.pipelines._response import JobStatus
+from chariots.serving._observing import ServiceObserver
+from chariots.workers import JobStatus
 
 
 def _records(caplog, request_id=None, event=None):

@@ -11,7 +11,7 @@ from rq.job import Job
 
 from chariots.errors import NotFoundError, ServiceUnavailableError
 from chariots.pipelines import PipelinesServer
-from chariots.pipelines._serving import use_worker_for_call
+from chariots.serving import use_worker_for_call
 from chariots.testing import TestPipelinesClient
 from chariots.workers import DillRQSerializer, JobStatus, RQWorkerPool
 from tests.conftest import free_port

@@ -14,6 +14,11 @@ if TYPE_CHECKING:
 NodeInput = Union[str, "BaseNode", ReservedNodes]
 
 
+class PipelineOp(abc.ABC):
+    """What a node runs besides an op: a whole pipeline (:class:`~chariots.pipelines.Pipeline` is
+    one), which a runner executes node by node."""
+
+
 def _symbol(value: Any) -> Union[str, "BaseNode"]:
     if isinstance(value, ReservedNodes):
         return value.value

@@ -5,7 +5,8 @@ import copy
 from typing import TYPE_CHECKING, Any, List, Optional, Union
 
 from chariots.errors import VersionError
-from chariots.pipelines.nodes._base_nodes import BaseNode, NodeInput
+from chariots.pipelines._states import commit_states, load_states, newest_of_its_code, snapshot_state
+from chariots.pipelines.nodes._base_nodes import BaseNode, NodeInput, PipelineOp
 from chariots.pipelines.ops import BaseOp, LoadableOp
 
 if TYPE_CHECKING:
@@ -29,11 +30,9 @@ class Node(BaseNode):
         input_nodes: Optional[List[NodeInput]] = None,
         output_nodes: Union[List[NodeInput], NodeInput, None] = None,
     ):
-        from chariots.pipelines._pipeline import Pipeline
-
-        if not isinstance(op, (BaseOp, Pipeline)):
+        if not isinstance(op, (BaseOp, PipelineOp)):
             raise TypeError(f"Node needs an op (a BaseOp or a Pipeline), got {op!r}")
-        self._is_pipeline = isinstance(op, Pipeline)
+        self._is_pipeline = isinstance(op, PipelineOp)
         # a pipeline used as a node is the node's own: loading the pipeline elsewhere must not
         # swap the models this node runs behind the outer pipeline's back
         self._op = copy.copy(op) if self._is_pipeline else op
@@ -97,13 +96,9 @@ class Node(BaseNode):
         """
         if not self.is_loadable:
             return None
-        from chariots.pipelines._persistence import _load_state, _same_code
-
-        stored = store_to_look_in.get_op_states(self.name)
-        states = [state for state in stored if _same_code(self._op, state, stored)]
-        if not states or self._op.op_version == states[-1].version:
-            return None
-        return self.with_op(_load_state(self.name, self._op, states[-1], store_to_look_in))
+        loaded = load_states([(self.name, self._op)], store_to_look_in, newest_of_its_code)
+        new_op = loaded.ops.get(self.name)
+        return None if new_op is None else self.with_op(new_op)
 
     def check_version_compatibility(
         self, upstream_node: BaseNode, store_to_look_in: "OpStoreProtocol"
@@ -145,10 +140,5 @@ class Node(BaseNode):
             self._op.save(store)
             return self.node_version
         if self.is_loadable and self._op.holds_state:
-            from chariots.pipelines._persistence import pin_states, snapshot_state
-
-            state = snapshot_state(self)
-            store.upload_op_bytes(self.name, state[2].version, state[1])
-            store.commit_save(None, [], [state[2]])
-            pin_states([state])
+            commit_states(None, [], [snapshot_state(self)], store)
         return self.node_version

@@ -44,7 +44,7 @@ class LoadableOp(BaseOp):
         """The version to save ``state_bytes`` under: :attr:`op_version` when the op's class
         defines it, else the class version with a patch sub-version fed with the bytes' hash (the
         same bytes, the same version)."""
-        if self._versions_itself():
+        if self.versions_itself:
             return self.op_version
         if self._state_version is not None and self._state_bytes_hash == _digest(state_bytes):
             return self._state_version
@@ -56,11 +56,18 @@ class LoadableOp(BaseOp):
     def state_matches(self, version: Version) -> bool:
         """Whether the state just loaded is the one stored as ``version`` (versions made from the
         bytes always match)."""
-        return not self._versions_itself() or self.op_version == version
+        return not self.versions_itself or self.op_version == version
 
-    def _versions_itself(self) -> bool:
-        # a subclass computing op_version from its state
+    @property
+    def versions_itself(self) -> bool:
+        """whether the op tells the version of its state without serializing it (its class computes
+        :attr:`op_version` from its state, as every ML op does)"""
         return type(self).op_version is not LoadableOp.op_version
+
+    @property
+    def pinned_version(self) -> Optional[Version]:
+        """the version of the state the op was last loaded, saved or staged in (None: never)"""
+        return self._state_version
 
     def pin_state(self, version: Version, state_bytes: bytes, lineage: Optional[Dict[str, Version]]) -> None:
         """Records that the op now holds the state saved (or loaded) as ``version``.
@@ -74,6 +81,13 @@ class LoadableOp(BaseOp):
         self.training_lineage = dict(lineage) if lineage is not None else None
 
     _state_bytes_hash: Optional[str] = None
+
+    def without_state(self) -> "LoadableOp":
+        """A copy of the op that holds none of the state the op store keeps for it, for a process
+        that loads the state back from the store (a worker running a job). A plain loadable op
+        cannot tell its state from its settings, so it is its own copy: override this to leave
+        a large state out of the jobs sent to workers."""
+        return self
 
     def load(self, serialized_object: bytes) -> None:
         """Sets the op's state from bytes made by :meth:`serialize`.

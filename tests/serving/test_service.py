@@ -19,8 +19,8 @@ from chariots.errors import ConfigError, NotFoundError, VersionError
 from chariots.nodes import Node
 from chariots.op_store import EmbeddedOpStoreClient
 from chariots.pipelines import JobStatus, PipelineResponse
-from chariots.pipelines._service import PipelinesService
 from chariots.pipelines.runners import SequentialRunner
+from chariots.serving import PipelinesService
 from chariots.workers import BaseWorkerPool
 from tests.pipelines.simple_ops import AddOneOp, Downstream, IsOddOp, Model, Upstream
 

@@ -15,9 +15,9 @@ process serves therefore lives in the op store:
   A generation a process cannot load (bytes missing or corrupt, code changed) leaves it
   serving the previous one; the reason shows in its readiness and logs, and it retries at
   every poll.
-- **Staged trainings.** A run that trains uploads the new states' bytes and stages their
-  records (:meth:`OpStoreProtocol.stage_training`); a save, in whichever process, commits the
-  newest staged training of the pipeline (:meth:`OpStoreProtocol.commit_staged_training`).
+- **Staged trainings.** A run that trains uploads the states it changed and stages their
+  records (:meth:`~chariots.pipelines.Pipeline.stage_training`); a save, in whichever process,
+  commits the newest staged training of the pipeline (:meth:`OpStoreProtocol.commit_staged_training`).
 """
 from __future__ import annotations
 
@@ -25,120 +25,21 @@ import logging
 import os
 import threading
 import weakref
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Callable, Dict, Optional
 
 from chariots._wire import public_reason
-from chariots.errors import ServiceUnavailableError, VersionError
-from chariots.pipelines._lineage import FlatGraph, iter_leaves, short, version_error
-from chariots.pipelines._persistence import _load_state, _same_code, pin_states, replaced_graph, snapshot_states
+from chariots.errors import ServiceUnavailableError
 
 if TYPE_CHECKING:
-    from chariots.pipelines._pipeline import Pipeline, _Graph
-    from chariots.pipelines._store_protocol import Generation, OpStoreProtocol, StateRecord
-    from chariots.pipelines.ops import LoadableOp
-    from chariots.versioning import Version
+    from chariots.pipelines import Generation, OpStoreProtocol, Pipeline
 
-__all__ = ["GenerationFollower", "DEFAULT_POLL_INTERVAL", "generation_graph", "stored_versions",
-           "cannot_predict", "stage_training", "follows_generations"]
+__all__ = ["GenerationFollower", "DEFAULT_POLL_INTERVAL"]
 
 logger = logging.getLogger("chariots.pipelines")
 
 #: seconds between two checks of the op store's generations (the bound on a process's lag)
 DEFAULT_POLL_INTERVAL = 1.0
 _MAX_BACKOFF = 10.0
-
-
-def follows_generations(store: Optional["OpStoreProtocol"]) -> bool:
-    """Whether an op store keeps served generations and staged trainings (custom stores may not)."""
-    return store is not None and all(
-        callable(getattr(store, method, None))
-        for method in ("generation_numbers", "latest_generation", "record_generation", "stage_training",
-                       "commit_staged_training")
-    )
-
-
-def cannot_predict(pipeline: "Pipeline") -> List[str]:
-    """The ops of a pipeline that would refuse to predict: predicting ML ops never trained or loaded."""
-    return [
-        leaf.name for leaf in iter_leaves(pipeline)
-        if leaf.is_loadable and not leaf.op.trains_when_run and not leaf.op.holds_state
-    ]
-
-
-def stored_versions(pipeline: "Pipeline", store: "OpStoreProtocol") -> Dict[str, "Version"]:
-    """The version of each loadable op of a pipeline whose current state is one the store holds."""
-    found = {}
-    for leaf in iter_leaves(pipeline):
-        if leaf.is_loadable and leaf.op.holds_state:
-            version = leaf.op.op_version
-            if any(state.version == version for state in store.get_op_states(leaf.name)):
-                found[leaf.name] = version
-    return found
-
-
-def generation_graph(pipeline: "Pipeline", flat: FlatGraph, store: "OpStoreProtocol",
-                     versions: Dict[str, "Version"]) -> "_Graph":
-    """The pipeline's graph holding exactly the versions of a generation (other ops as they are).
-
-    :raises VersionError: if a named state is of other code than the op's, or was not trained
-                          behind what its upstream ops now hold
-    :raises LookupError: if a named version is not in the store
-    """
-    leaves = {leaf.name: leaf for leaf in iter_leaves(pipeline)}
-    loaded: Dict[str, "Version"] = {}
-    new_ops: Dict[str, "LoadableOp"] = {}
-    for name in flat.order:
-        leaf = leaves[name]
-        wanted = versions.get(name)
-        if not leaf.is_loadable or wanted is None:
-            loaded[name] = leaf.node_version
-            continue
-        state = next((state for state in store.get_op_states(name) if state.version == wanted), None)
-        if state is None:
-            raise LookupError(f"version {short(wanted)} of op {name!r} is not in the op store")
-        if not _same_code(leaf.op, state):
-            raise VersionError(
-                f"version {short(wanted)} of op {name!r} was saved by other code than this process runs "
-                f"(class {state.class_path}): deploy the same code on every process"
-            )
-        if not leaf.op.allow_version_change:
-            problem = flat.incompatibility(name, state, loaded)
-            if problem is not None:
-                raise version_error(name, [problem], state)
-        if leaf.op.op_version != wanted:
-            new_ops[name] = _load_state(name, leaf.op, state, store)
-        loaded[name] = wanted
-    return replaced_graph(pipeline, new_ops)
-
-
-def state_changed(pipeline: "Pipeline") -> bool:
-    """Whether a run left an op in a state other than the one it was loaded, saved or staged in
-    (an ML op that trained; a plain loadable op whose bytes moved): only then is there a training
-    to stage, so a serving pipeline holding a plain loadable op does not upload its models per call."""
-    for leaf in iter_leaves(pipeline):
-        if not leaf.is_loadable or not leaf.op.holds_state:
-            continue
-        op = leaf.op
-        pinned = getattr(op, "_state_version", None)
-        if pinned is None:
-            return True
-        # an op versioning its own state (every ML op) says so without serializing its model
-        current = op.op_version if op._versions_itself() else op.version_for_state(op.serialize())
-        if current != pinned:
-            return True
-    return False
-
-
-def stage_training(pipeline: "Pipeline", store: "OpStoreProtocol") -> List["StateRecord"]:
-    """Uploads the states a training run left in a pipeline's ops and stages their records, so
-    that a save in any process commits them; each op is pinned to the staged version."""
-    states = snapshot_states(pipeline)
-    for _, state_bytes, record in states:
-        store.upload_op_bytes(record.op_name, record.version, state_bytes)
-    store.stage_training(pipeline.name, [leaf.name for leaf in iter_leaves(pipeline)],
-                         [record for _, _, record in states])
-    pin_states(states)
-    return [record for _, _, record in states]
 
 
 def _follow(reference: "weakref.ref[GenerationFollower]", stop: threading.Event) -> None:
@@ -289,7 +190,9 @@ class GenerationFollower:
             with self._locks[pipeline_name]:
                 if generation.number <= self.served.get(pipeline_name, 0):
                     return self.served[pipeline_name]
-                pipeline._graph = generation_graph(pipeline, pipeline._flat, self._store, generation.versions)
+                # the generation carries the states it names: only the bytes of new states are fetched
+                states = {name: [state] for name, state in generation.states.items()}
+                pipeline.load(self._store, versions=generation.versions, states=states)
                 self.mark_served(generation)
         except ServiceUnavailableError:  # an outage, not a generation this process cannot load
             raise
@@ -303,5 +206,5 @@ class GenerationFollower:
             self.problems[pipeline_name] = reason
             return None
         logger.info("pipeline %r serves generation %d (%s)", pipeline_name, generation.number,
-                    ", ".join(f"{op} {short(version)}" for op, version in sorted(generation.versions.items())))
+                    ", ".join(f"{op} {version.major[:5]}" for op, version in sorted(generation.versions.items())))
         return generation.number

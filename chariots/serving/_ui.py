@@ -1,7 +1,7 @@
 """The read-only web page of a pipelines server: every served pipeline drawn as its graph, each node
 with its version, training time and lineage, and the op store's history of an op.
 
-The page is rendered on the server (Jinja templates in ``chariots/pipelines/ui/``, an inline SVG
+The page is rendered on the server (Jinja templates in ``chariots/serving/ui/``, an inline SVG
 laid out here: a node's column is its depth in the graph); it needs no JavaScript and nothing
 from the network. A link is red when the downstream model was trained behind another major of
 its upstream than the one served (*incompatible*), or when the op store holds a newer upstream
@@ -16,7 +16,7 @@ import datetime
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Set
 
 if TYPE_CHECKING:
-    from chariots.pipelines._pipeline import Pipeline
+    from chariots.pipelines import Pipeline
 
 __all__ = ["render_index", "render_op_history"]
 
@@ -28,7 +28,7 @@ def _environment() -> Any:
     import jinja2
 
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("chariots.pipelines", "ui"), autoescape=True, trim_blocks=True, lstrip_blocks=True
+        loader=jinja2.PackageLoader("chariots.serving", "ui"), autoescape=True, trim_blocks=True, lstrip_blocks=True
     )
 
 

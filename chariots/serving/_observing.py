@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
 from chariots._logging import short_version, version_changes
 
 if TYPE_CHECKING:
-    from chariots.pipelines._batching import Batch
+    from chariots.pipelines import Batch
 
 __all__ = ["ServiceObserver"]
 

@@ -73,7 +73,8 @@ def test_numpy_outputs_come_back_as_json(server_url):
 
 def test_health_routes(server_url):
     assert requests.get(server_url + "/health_check").json() == {"status": "ok"}
-    assert requests.get(server_url + "/pipelines/simple_pipeline/health_check").json() == {"is_loaded": True}
+    health = requests.get(server_url + "/pipelines/simple_pipeline/health_check").json()
+    assert health == {"is_loaded": True, "generation": 0, "process": health["process"]}
 
 
 def test_unknown_pipeline_is_a_404_naming_the_available_ones(server_url):

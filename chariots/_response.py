@@ -1,11 +1,12 @@
-"""The answer of a pipeline call, and the states a call goes through; free of any HTTP concern."""
+"""The answer of a pipeline call and the states a call goes through, shared by the serving layer
+and the workers (the core computes values; this is what a call answers)."""
 from __future__ import annotations
 
 import enum
 import json
 from typing import Any, Dict, Mapping, Optional
 
-from chariots.pipelines._serving import to_jsonable
+from chariots.pipelines import to_jsonable
 from chariots.versioning import Version
 
 __all__ = ["JobStatus", "PipelineResponse"]
@@ -28,20 +29,23 @@ class JobStatus(enum.Enum):
         :raises ValueError: for a status RQ does not define
         """
         value = getattr(rq_status, "value", rq_status)
-        mapping = {
-            "queued": cls.queued,
-            "scheduled": cls.deferred,
-            "deferred": cls.deferred,
-            "started": cls.running,
-            "finished": cls.done,
-            "failed": cls.failed,
-            "stopped": cls.failed,
-            "canceled": cls.failed,
-        }
         try:
-            return mapping[str(value)]
+            return cls(_RQ_STATUSES[str(value)])
         except KeyError:
             raise ValueError(f"unknown RQ job status {rq_status!r}") from None
+
+
+#: RQ's job statuses, by the JobStatus each stands for
+_RQ_STATUSES = {
+    "queued": "queued",
+    "scheduled": "deferred",
+    "deferred": "deferred",
+    "started": "running",
+    "finished": "done",
+    "failed": "failed",
+    "stopped": "failed",
+    "canceled": "failed",
+}
 
 
 class PipelineResponse:

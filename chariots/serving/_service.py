@@ -12,23 +12,21 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
-from chariots._batcher import Batcher, batch_rows
+from chariots._response import JobStatus, PipelineResponse
 from chariots.errors import ConfigError, NotFoundError, OverloadedError, ServiceUnavailableError, VersionError
-from chariots.pipelines import _generations
-from chariots.pipelines._batching import Batch
-from chariots.pipelines._contract import input_checker
-from chariots.pipelines._observing import ServiceObserver
-from chariots.pipelines._pipeline import Pipeline
-from chariots.pipelines._response import JobStatus, PipelineResponse
-from chariots.pipelines._serving import use_worker_for_call
+from chariots.pipelines import Batch, Pipeline
 from chariots.pipelines.callbacks import PipelineCallback
 from chariots.pipelines.runners import BaseRunner, SequentialRunner
+from chariots.serving import _generations
+from chariots.serving._batcher import Batcher, batch_rows
+from chariots.serving._contract import input_checker
+from chariots.serving._observing import ServiceObserver
 
 if TYPE_CHECKING:
-    from chariots.pipelines._store_protocol import OpStoreProtocol
+    from chariots.pipelines import OpStoreProtocol
     from chariots.workers import BaseWorkerPool
 
-__all__ = ["PipelinesService"]
+__all__ = ["PipelinesService", "use_worker_for_call"]
 
 logger = logging.getLogger("chariots.pipelines")
 
@@ -92,7 +90,7 @@ class PipelinesService:
             self._locks[pipeline.name] = threading.Lock()
             self._loaded[pipeline.name] = False
             self.observer.served(pipeline.name, _versions_of(pipeline))
-            checker = input_checker(pipeline.name, getattr(pipeline, "input_schema", None))
+            checker = input_checker(pipeline.name, pipeline.input_schema)
             if checker is not None:
                 self._input_checkers[pipeline.name] = checker
             if pipeline.batching is not None:
@@ -107,8 +105,7 @@ class PipelinesService:
         store = self.op_store_client
         if store is None:
             return
-        following = self.follow_generations and _generations.follows_generations(store)
-        if following:
+        if self.follow_generations:
             self.generations = _generations.GenerationFollower(
                 self._pipelines, self._locks, store, self.poll_interval, start_pipelines=self._load_at_start
             )
@@ -152,6 +149,26 @@ class PipelinesService:
         """the served pipelines, by name"""
         return dict(self._pipelines)
 
+    def health_check(self) -> Dict[str, str]:
+        """Liveness: ``{"status": "ok"}`` as long as the process answers (nothing else is asked)."""
+        return {"status": "ok"}
+
+    def available_pipelines(self) -> List[str]:
+        """The names of the served pipelines, sorted."""
+        return sorted(self._pipelines)
+
+    def ui_page(self) -> str:
+        """The web page of every served pipeline (see :mod:`chariots.serving._ui`)."""
+        from chariots.serving._ui import render_index
+
+        return render_index(self.pipelines, self.op_store_client)
+
+    def ui_op_page(self, op_name: str) -> str:
+        """The web page of one op's versions in the op store."""
+        from chariots.serving._ui import render_op_history
+
+        return render_op_history(op_name, self.pipelines, self.op_store_client)
+
     def get_pipeline(self, pipeline_name: str) -> Pipeline:
         """Returns a served pipeline.
 
@@ -179,7 +196,7 @@ class PipelinesService:
 
         A run that trains an op holds the pipeline's lock, so a save never reads an op half-way
         through its training (its version, bytes and lineage stay one state). A batched pipeline's
-        call runs with the calls other threads make meanwhile (see :mod:`chariots._batcher`).
+        call runs with the calls other threads make meanwhile (see :mod:`chariots.serving._batcher`).
         """
         served = self.get_pipeline(pipeline_name)
         batcher = self._batchers.get(pipeline_name)
@@ -194,9 +211,8 @@ class PipelinesService:
             with self._locks[pipeline_name]:
                 response = self._run(pipeline_name, served.snapshot(), pipeline_input)
                 store = self.op_store_client
-                if self.generations is not None and store is not None and _generations.state_changed(served):
-                    # the training must outlive this process: a save in any process commits it
-                    _generations.stage_training(served, store)
+                # the training must outlive this process: a save in any process commits it
+                if self.generations is not None and store is not None and served.stage_training(store):
                     response = PipelineResponse(response.value, _versions_of(served))
                 return response
         return self._run(pipeline_name, served.snapshot(), pipeline_input)
@@ -210,7 +226,7 @@ class PipelinesService:
             raise
         versions = _versions_of(pipeline)
         # only a run that trains can change versions: the others skip comparing them
-        trained = versions if getattr(pipeline, "trains", True) else None
+        trained = versions if pipeline.trains else None
         self.observer.ran(pipeline_name, trained, time.perf_counter() - started)
         return PipelineResponse(value, versions)
 
@@ -298,7 +314,7 @@ class PipelinesService:
             self.observer.loaded(pipeline_name, _versions_of(pipeline), time.perf_counter() - started)
             if self.generations is None:
                 return None
-            generation = store.record_generation(pipeline_name, _generations.stored_versions(pipeline, store))
+            generation = store.record_generation(pipeline_name, pipeline.stored_versions())
             self.generations.mark_served(generation)
             return generation.number
 
@@ -331,14 +347,14 @@ class PipelinesService:
         """Whether a pipeline was loaded from (or registered in) the op store and every one of its
         predicting ML ops holds a model (a pipeline of untrained models is not loaded)."""
         pipeline = self.get_pipeline(pipeline_name)
-        return self._loaded[pipeline_name] and not _generations.cannot_predict(pipeline)
+        return self._loaded[pipeline_name] and not pipeline.untrained_ops()
 
     def pipeline_health(self, pipeline_name: str) -> Dict[str, Any]:
         """``is_loaded``, the ops that cannot predict, and, when this process follows the op
         store's generations, the generation it serves (0: none yet) and why it lags, if it does."""
         pipeline = self.get_pipeline(pipeline_name)
         health: Dict[str, Any] = {"is_loaded": self.is_loaded(pipeline_name)}
-        untrained = _generations.cannot_predict(pipeline)
+        untrained = pipeline.untrained_ops()
         if untrained:
             health["untrained_ops"] = untrained
         follower = self.generations
@@ -366,11 +382,26 @@ class PipelinesService:
                 reasons.append(f"the op store could not be reached at start ({follower.start_error}); retrying")
             reasons.extend(follower.lagging().values())
         for name, pipeline in self._pipelines.items():
-            untrained = _generations.cannot_predict(pipeline)
+            untrained = pipeline.untrained_ops()
             if untrained:
                 reasons.append(f"pipeline {name!r} cannot predict: op(s) {', '.join(map(repr, untrained))} were "
                                "never trained or loaded (train and save them, then load the pipeline)")
         return {"ready": not reasons, "reasons": reasons}
+
+
+def use_worker_for_call(
+    app_flag: Optional[bool], pipeline_flag: Optional[bool], request_flag: Optional[bool]
+) -> bool:
+    """Decides whether a call runs in a worker: any explicit False wins, else any True does.
+
+    :param app_flag: the server's ``use_workers``
+    :param pipeline_flag: the pipeline's ``use_worker``
+    :param request_flag: the request's ``use_worker``
+    """
+    flags = (app_flag, pipeline_flag, request_flag)
+    if any(flag is False for flag in flags):
+        return False
+    return any(flag is True for flag in flags)
 
 
 def _versions_of(pipeline: Pipeline) -> Dict[str, Any]:

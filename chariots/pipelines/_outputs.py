@@ -1,23 +1,10 @@
-"""Plain decisions of serving: whether a call runs in a worker, and how outputs become JSON."""
+"""How the values a pipeline outputs become JSON (numpy and pandas values included)."""
 from __future__ import annotations
 
 import enum
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping
 
-
-def use_worker_for_call(
-    app_flag: Optional[bool], pipeline_flag: Optional[bool], request_flag: Optional[bool]
-) -> bool:
-    """Decides whether a call runs in a worker: any explicit False wins, else any True does.
-
-    :param app_flag: the server's ``use_workers``
-    :param pipeline_flag: the pipeline's ``use_worker``
-    :param request_flag: the request's ``use_worker``
-    """
-    flags = (app_flag, pipeline_flag, request_flag)
-    if any(flag is False for flag in flags):
-        return False
-    return any(flag is True for flag in flags)
+__all__ = ["to_jsonable"]
 
 
 def to_jsonable(value: Any) -> Any:

@@ -10,7 +10,7 @@ from tests.workers.worker_ops import is_odd_pipeline
 @pytest.fixture
 def gunicorn_url():
     pytest.importorskip("gunicorn")
-    yield from run_gunicorn("tests.pipelines_server.gunicorn_app:app")
+    yield from run_gunicorn("tests.serving.gunicorn_app:app")
 
 
 def test_is_odd_pipeline_under_gunicorn(gunicorn_url):

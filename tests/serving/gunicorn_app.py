@@ -1,4 +1,4 @@
-"""An app module for the gunicorn test: ``gunicorn tests.pipelines_server.gunicorn_app:app``."""
+"""An app module for the gunicorn test: ``gunicorn tests.serving.gunicorn_app:app``."""
 from chariots.pipelines import PipelinesServer
 from tests.workers.worker_ops import is_odd_pipeline
 
