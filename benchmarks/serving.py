@@ -5,12 +5,13 @@ and ``iris``, the docs' PCA + logistic regression pipeline; the same fitted esti
 app. For each model, in one run, on 127.0.0.1, under gunicorn with 2 worker processes:
 
 - ``bare sync``: a plain Flask route, gunicorn's sync workers;
-- ``bare threaded``: the same route, gthread workers of 32 threads (the best of the two bare
-  routes, by requests per second at each concurrency, is the baseline);
+- ``bare threaded``: the same route, gthread workers of 32 threads, each process on its own
+  listening socket (``--reuse-port``, so keep-alive connections spread over both; the best of the
+  two bare routes, by requests per second at each concurrency, is the baseline);
 - ``chariots``: a PipelinesServer, as ``chariots pipelines`` serves an unbatched pipeline;
 - ``batched``: the same with ``Pipeline(..., batching=Batching())``, with the worker class and
   threads ``chariots pipelines`` chooses for a batched pipeline;
-- ``empty``: a Flask route that reads the call and does no work (the ceiling).
+- ``empty``: a Flask route that reads the call and does no work (the ceiling), threaded as above.
 
 The load generator is wrk (``apt-get install wrk``), one thread, keep-alive connections, a Lua
 script POSTing one row per call, at 1, 8, 32 and 64 connections. The sides are interleaved: each
@@ -65,9 +66,11 @@ def _free_port() -> int:
 class Side:
     """One app under gunicorn on a free port."""
 
-    def __init__(self, label: str, factory: str, workers: int, threads: int, worker_class: str):
+    def __init__(self, label: str, factory: str, workers: int, threads: int, worker_class: str,
+                 reuse_port: bool = False):
         self.label, self.factory = label, factory
         self.workers, self.threads, self.worker_class = workers, threads, worker_class
+        self.reuse_port = reuse_port
         self.port = _free_port()
         self.process: Optional[subprocess.Popen] = None
 
@@ -76,7 +79,7 @@ class Side:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
              "--threads", str(self.threads), "--worker-class", self.worker_class, "--log-level", "warning",
-             f"benchmarks._serving_apps:{self.factory}"],
+             *(["--reuse-port"] if self.reuse_port else []), f"benchmarks._serving_apps:{self.factory}"],
             cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), start_new_session=True, stdout=log, stderr=log,
         )
 
@@ -103,7 +106,7 @@ class Side:
 
     @property
     def setting(self) -> str:
-        return f"{self.workers}x{self.threads} {self.worker_class}"
+        return f"{self.workers}x{self.threads} {self.worker_class}" + (" rp" if self.reuse_port else "")
 
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
@@ -157,13 +160,16 @@ def sides_for(model: str) -> List[Side]:
     from benchmarks._serving_apps import _trained
     from chariots._serve import serving_settings
 
-    batched = serving_settings([_trained(model, batching=True)[0]], workers=WORKERS)
-    plain = serving_settings([_trained(model)[0]], workers=WORKERS)
+    port = _free_port()  # what matters is that one is given (reuse_port needs a fixed port)
+    batched = serving_settings([_trained(model, batching=True)[0]], workers=WORKERS, port=port)
+    plain = serving_settings([_trained(model)[0]], workers=WORKERS, port=port)
     return [
         Side("bare sync", f"bare_app({model!r})", WORKERS, 1, "sync"),
-        Side("bare threaded", f"bare_app({model!r})", WORKERS, BARE_THREADS, "gthread"),
-        Side("chariots", f"chariots_app({model!r}, batching=False)", plain["workers"], plain["threads"], "gthread"),
-        Side("batched", f"chariots_app({model!r}, batching=True)", batched["workers"], batched["threads"], "gthread"),
+        Side("bare threaded", f"bare_app({model!r})", WORKERS, BARE_THREADS, "gthread", reuse_port=True),
+        Side("chariots", f"chariots_app({model!r}, batching=False)", plain["workers"], plain["threads"],
+             plain["worker_class"], plain["reuse_port"]),
+        Side("batched", f"chariots_app({model!r}, batching=True)", batched["workers"], batched["threads"],
+             batched["worker_class"], batched["reuse_port"]),
     ]
 
 
@@ -172,7 +178,7 @@ def bench_http(models: List[str], connections: List[int], seconds: float, rounds
         print("http: skipped, wrk is not installed (apt-get install wrk)")
         return
     sides = {model: sides_for(model) for model in models}
-    empty = Side("empty", "empty_app()", WORKERS, BARE_THREADS, "gthread")
+    empty = Side("empty", "empty_app()", WORKERS, BARE_THREADS, "gthread", reuse_port=True)
     everything = [empty] + [side for model_sides in sides.values() for side in model_sides]
     folder = tempfile.mkdtemp()
     script = os.path.join(folder, "post.lua")

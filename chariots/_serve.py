@@ -119,20 +119,25 @@ DEFAULT_TIMEOUT = 60
 MAX_BATCHING_THREADS = 64
 
 
-def serving_settings(pipelines: Sequence[Any], workers: Optional[int] = None,
-                     threads: Optional[int] = None) -> Dict[str, Any]:
-    """The gunicorn settings ``chariots pipelines`` serves pipelines with: ``workers`` and ``threads``
-    (each given one kept; more than one thread means gunicorn's ``gthread`` workers).
+def serving_settings(pipelines: Sequence[Any], workers: Optional[int] = None, threads: Optional[int] = None,
+                     port: Optional[int] = None) -> Dict[str, Any]:
+    """The gunicorn settings ``chariots pipelines`` serves pipelines with: ``workers``, ``threads``
+    (each given one kept), ``worker_class`` and ``reuse_port``.
 
     Calls of a batched pipeline meet only in one process, and only as many as it has threads:
     when a pipeline is batched, each process gets a thread per row of its largest batch (up to
-    :data:`MAX_BATCHING_THREADS`, never fewer than :data:`DEFAULT_THREADS`).
+    :data:`MAX_BATCHING_THREADS`, never fewer than :data:`DEFAULT_THREADS`), and, with several
+    processes on a given port, a listening socket of its own (``SO_REUSEPORT``) so that the kernel
+    spreads connections over them: on one shared socket, one process may take every keep-alive
+    connection and batch alone on one core while the others idle.
     """
+    sizes = [pipeline.batching.max_batch_size for pipeline in pipelines
+             if getattr(pipeline, "batching", None) is not None]
     if threads is None:
-        sizes = [pipeline.batching.max_batch_size for pipeline in pipelines
-                 if getattr(pipeline, "batching", None) is not None]
         threads = max(DEFAULT_THREADS, min(max(sizes), MAX_BATCHING_THREADS)) if sizes else DEFAULT_THREADS
-    return {"workers": workers or DEFAULT_WORKERS, "threads": threads}
+    workers = workers or DEFAULT_WORKERS
+    return {"workers": workers, "threads": threads, "worker_class": "gthread" if threads > 1 else "sync",
+            "reuse_port": bool(sizes) and workers > 1 and bool(port)}
 
 
 def serve_until_stopped(
@@ -209,7 +214,6 @@ def serve_with_gunicorn(
 
     from gunicorn.app.base import BaseApplication
 
-    workers, threads = serving_settings(pipelines, workers, threads).values()  # batched: threads to meet in
     echo = echo or print
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:  # fail at once, as werkzeug did, rather than after gunicorn's five retries
@@ -222,16 +226,14 @@ def serve_with_gunicorn(
 
     def when_ready(server: Any) -> None:
         bound = server.LISTENERS[0].sock.getsockname()[1] if server.LISTENERS else port
-        echo(f"Serving the {what} on http://{shown_host}:{bound} with {workers} worker process(es) of "
-             f"{threads} thread(s) (press Ctrl+C to stop)")
+        echo(f"Serving the {what} on http://{shown_host}:{bound} with {options['workers']} worker process(es) of "
+             f"{options['threads']} thread(s) (press Ctrl+C to stop)")
 
     options = {
         "bind": f"{shown_host}:{port}",
-        "workers": workers,
-        "threads": threads,
+        **serving_settings(pipelines, workers, threads, port),  # a batched pipeline's calls meet in threads
         "timeout": timeout,
         "graceful_timeout": min(timeout, 30),
-        "worker_class": "gthread" if threads > 1 else "sync",
         "when_ready": when_ready,
         "accesslog": None,
     }
