@@ -6,7 +6,11 @@ are then written to and read back from a local file, flushed to disk the way the
 does (``fsync``), and the throughputs are printed side by side as a ratio.
 Goals: HTTP round trip >= 0.5x the raw file round trip; peak server memory < 3x the model size.
 
-Run with ``python benchmarks/op_store_io.py [--size-mb 100] [--repeat 5]``; nothing is asserted.
+With ``--s3``, the op store server uses an S3Saver on moto's S3 server (another process on
+127.0.0.1): a 200 MB model is saved and loaded through it, and the op store process's peak memory
+above its idle memory is printed as a ratio to the model size (goal < 1.5x: the saver streams).
+
+Run with ``python benchmarks/op_store_io.py [--size-mb 100] [--repeat 5] [--s3]``; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -35,6 +39,63 @@ def serve(root: str, db_path: str, port: str) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     server = OpStoreServer(FileSaver(root), db_url=f"sqlite:///{db_path}")
     make_server("127.0.0.1", int(port), server.flask, threaded=True).serve_forever()
+
+
+def serve_s3(endpoint: str, bucket: str, db_path: str, port: str) -> None:
+    """The server process of ``--s3``: an op store whose saver is an S3Saver on ``endpoint``."""
+    import logging
+
+    from werkzeug.serving import make_server
+
+    from chariots.op_store import OpStoreServer
+    from chariots.op_store.savers import S3Saver
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    saver = S3Saver(bucket=bucket, endpoint_url=endpoint, storage_options=S3_OPTIONS)
+    server = OpStoreServer(saver, db_url=f"sqlite:///{db_path}")
+    make_server("127.0.0.1", int(port), server.flask, threaded=True).serve_forever()
+
+
+S3_OPTIONS = {"key": "benchmark", "secret": "benchmark-secret", "client_kwargs": {"region_name": "us-east-1"}}
+
+
+def s3_memory(size_mb: int) -> None:
+    """Saves then loads a model through an op store on an S3Saver; prints the store's peak memory."""
+    import boto3
+
+    from chariots.op_store import OpStoreClient
+
+    size = size_mb * MB
+    s3_port, store_port = free_port(), free_port()
+    endpoint = f"http://127.0.0.1:{s3_port}"
+    s3 = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3_port)],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with tempfile.TemporaryDirectory(prefix="chariots-bench-") as directory:
+        try:
+            wait_for_port(s3_port)
+            boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="benchmark",
+                         aws_secret_access_key="benchmark-secret").create_bucket(Bucket="benchmark")
+            store = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve-s3", endpoint, "benchmark",
+                                      os.path.join(directory, "op_store.db"), str(store_port)])
+            try:
+                wait_for_port(store_port)
+                client = OpStoreClient(f"http://127.0.0.1:{store_port}", timeout=600)
+                client.health_check()
+                idle_kib = memory_kib(store.pid, "VmRSS")
+                payload = os.urandom(size)
+                save, load = http_round_trip(client, payload, 0)
+                peak_kib = memory_kib(store.pid, "VmHWM")
+            finally:
+                store.terminate()
+                store.wait(timeout=30)
+        finally:
+            s3.terminate()
+            s3.wait(timeout=30)
+    extra = (peak_kib - idle_kib) * 1024
+    print(f"S3Saver, {size_mb} MB model through an op store server on moto's S3 server")
+    print(f"  save {size / MB / save:.0f} MB/s, load {size / MB / load:.0f} MB/s")
+    print(f"  op store memory: idle {idle_kib / 1024:.0f} MB, peak {peak_kib / 1024:.0f} MB: "
+          f"{extra / size:.2f}x the model size above idle (goal < 1.5x)")
 
 
 def free_port() -> int:
@@ -100,7 +161,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--s3", action="store_true", help="measure an S3Saver's memory instead (200 MB by default)")
     arguments = parser.parse_args()
+    if arguments.s3:
+        s3_memory(arguments.size_mb if "--size-mb" in sys.argv else 200)
+        return
 
     from chariots.op_store import OpStoreClient
 
@@ -171,5 +236,7 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "--serve":
         serve(*sys.argv[2:])
+    elif len(sys.argv) == 6 and sys.argv[1] == "--serve-s3":
+        serve_s3(*sys.argv[2:])
     else:
         main()

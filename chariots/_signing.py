@@ -335,3 +335,15 @@ class KeySource:
 
     def __repr__(self) -> str:
         return "<KeySource>" if self._keys is None else repr(self._keys)
+
+
+def state_data(blob: Union[bytes, bytearray, memoryview]) -> memoryview:
+    """The data of a signed state without its signature tail (the whole blob when it carries no
+    tail of ours): two uploads of one state under one version differ only there (a nonce, a key),
+    so the op store compares this part to tell "the same state again" from "other bytes"."""
+    view = memoryview(blob).cast("B")
+    if parse_tail(bytes(view[-STATE_TAIL_BYTES:])) is not None:
+        return view[:len(view) - STATE_TAIL_BYTES]
+    if hmac_signature(view) is not None:
+        return view[:len(view) - HMAC_TAIL_BYTES]
+    return view

@@ -48,12 +48,16 @@ PAGE_REQUIREMENTS = {
     "api/workers.rst": ("redis", "rq"),
     "how_to/workers.rst": ("redis", "rq"),
     "how_to/lineage.rst": ("sklearn",),
+    "how_to/dask.rst": ("distributed", "sklearn"),
+    "how_to/s3.rst": ("s3fs", "moto", "sklearn"),
 }
 #: pages whose examples run in their (empty) ``app_path`` folder
 APP_PATH_AS_CWD = {"api/config.rst"}
 #: pages that talk to a real Redis
 REDIS_PAGES = {"how_to/workers.rst"}
 REDIS_URL = "redis://127.0.0.1:6379/1"
+#: pages that store models on a (test) S3 server on 127.0.0.1
+S3_PAGES = {"how_to/s3.rst"}
 
 
 def _unavailable(reason: str) -> None:
@@ -95,6 +99,24 @@ def _worker_processes(monkeypatch: pytest.MonkeyPatch) -> Iterator[list]:
         stop_process_group(process, timeout=10)
 
 
+@pytest.fixture
+def _s3_page(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict]:
+    """A test S3 server (moto's) on 127.0.0.1 with the page's bucket, credentials in the usual variables."""
+    from tests.conftest import S3Server
+
+    server = S3Server().start()
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", S3Server.CREDENTIALS["key"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", S3Server.CREDENTIALS["secret"])
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=server.endpoint_url)
+    if "my-models" not in [bucket["Name"] for bucket in s3.list_buckets()["Buckets"]]:
+        s3.create_bucket(Bucket="my-models")
+    yield {"s3_endpoint_url": server.endpoint_url}
+    server.stop()
+
+
 @pytest.fixture(autouse=True)
 def _page_namespace(
     request: pytest.FixtureRequest, doctest_namespace: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -123,10 +145,13 @@ def _page_namespace(
 
         namespace.update({name: getattr(chariots_doc_sk_ops, name) for name in chariots_doc_sk_ops.__all__})
 
+    if page in S3_PAGES:
+        namespace.update(request.getfixturevalue("_s3_page"))
     op_store_client = TestOpStoreClient(str(tmp_path / "op_store"))
     app_path = tmp_path / "app"
     app_path.mkdir()
     namespace.update(
+        store_path=str(tmp_path / "store"),
         app_path=str(app_path),
         op_store_client=op_store_client,
         runner=SequentialRunner(),

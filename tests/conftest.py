@@ -370,6 +370,69 @@ def gcs_bucket(gcs_emulator: str) -> tuple[str, dict]:
     return bucket_name, client_kwargs
 
 
+class S3Server:
+    """moto's S3 server (``ThreadedMotoServer``) on 127.0.0.1, in a thread; it can be stopped and
+    started again on the same port (its buckets live in the process, so they survive)."""
+
+    #: moto takes any key pair; a saver gets them as storage options, never from the environment
+    CREDENTIALS = {"key": "chariots-test", "secret": "chariots-test-secret"}
+
+    def __init__(self, port: Optional[int] = None):
+        try:
+            from moto.server import ThreadedMotoServer
+        except ImportError:
+            service_unavailable("moto's server is not installed (pip install 'moto[server]')")
+        self._server_class = ThreadedMotoServer
+        self.port = port or free_port()
+        self._server = None
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def start(self) -> "S3Server":
+        import logging
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+        self._server = self._server_class(ip_address=HOST, port=self.port, verbose=False)
+        self._server.start()
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def storage_options(self, **more) -> dict:
+        """s3fs options for this server: its credentials, and few retries so an outage shows fast."""
+        return {**self.CREDENTIALS, "client_kwargs": {"region_name": "us-east-1"}, **more}
+
+    def new_bucket(self) -> str:
+        import boto3
+
+        name = f"chariots-test-{uuid.uuid4().hex[:12]}"
+        boto3.client(
+            "s3", endpoint_url=self.endpoint_url, region_name="us-east-1",
+            aws_access_key_id=self.CREDENTIALS["key"], aws_secret_access_key=self.CREDENTIALS["secret"],
+        ).create_bucket(Bucket=name)
+        return name
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A real S3 API (moto's standalone server) on 127.0.0.1 for the session."""
+    try:
+        import s3fs  # noqa: F401
+    except ImportError:
+        service_unavailable("s3fs is not installed (pip install chariots[s3])")
+    server = S3Server().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def redis_connection(redis_url):
     """A connection to the test Redis database, emptied before and after the test."""

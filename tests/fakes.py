@@ -27,7 +27,7 @@ class InMemoryOpStore:
         return [state.version for state in self.get_op_states(op_name)]
 
     def get_op_states(self, op_name: str) -> List[OpState]:
-        return sorted(self.states.get(op_name, []), key=lambda state: state.version.creation_time)
+        return list(self.states.get(op_name, []))  # commit order, as the real store
 
     def get_states(self, op_names: List[str]) -> Dict[str, List[OpState]]:
         return {name: self.get_op_states(name) for name in op_names}
@@ -49,7 +49,7 @@ class InMemoryOpStore:
             if not self._find(record.op_name, record.version):
                 self.states.setdefault(record.op_name, []).append(
                     OpState(record.version, record.class_path, record.class_major, dict(record.lineage or {}),
-                            saved_by=pipeline_name)
+                            saved_by=pipeline_name, upstream=record.upstream)
                 )
         if pipeline_name is not None:
             self.pipelines.add(pipeline_name)

@@ -38,6 +38,8 @@ class Plugin:
     name: str
     target: str
     arguments: Dict[str, Argument] = field(default_factory=dict)
+    #: other names a config may use (``'dask'`` for ``'dask-runner'``)
+    aliases: Tuple[str, ...] = ()
 
     @property
     def class_name(self) -> str:
@@ -80,7 +82,7 @@ class PluginRegistry:
         self.names = tuple(plugin.name for plugin in plugins)
         self._by_name: Dict[str, Plugin] = {}
         for plugin in plugins:
-            for alias in (plugin.name, plugin.class_name):
+            for alias in (plugin.name, plugin.class_name, *plugin.aliases):
                 self._by_name[normalise_name(alias)] = plugin
 
     def find(self, name: Any) -> Optional[Plugin]:
@@ -127,9 +129,38 @@ SAVER_TYPES = PluginRegistry(
             "client_kwargs": _MAPPING,
         },
     ),
+    Plugin(
+        "s3-saver", "chariots.op_store.savers:S3Saver",
+        {
+            "bucket": Argument((str,), "a bucket name", required=True),
+            "prefix": Argument((str,), "a string"),
+            "endpoint_url": Argument((str,), "a URL"),
+            "storage_options": _MAPPING,
+        },
+        aliases=("s3",),
+    ),
+    Plugin(
+        "fsspec-saver", "chariots.op_store.savers:FsspecSaver",
+        {"url": Argument((str,), "a URL such as 's3://bucket/prefix'", required=True), "storage_options": _MAPPING},
+        aliases=("fsspec",),
+    ),
 )
-#: how pipelines run (``pipelines.runner``)
-RUNNER_TYPES = PluginRegistry(Plugin("sequential-runner", "chariots.pipelines.runners:SequentialRunner"))
+#: how pipelines run (``pipelines.runner``, with ``pipelines.runner_kwargs``)
+RUNNER_TYPES = PluginRegistry(
+    Plugin("sequential-runner", "chariots.pipelines.runners:SequentialRunner", aliases=("sequential",)),
+    Plugin(
+        "thread-runner", "chariots.pipelines.runners:ThreadRunner",
+        {"max_workers": Argument((int,), "a number of threads")}, aliases=("threads", "thread"),
+    ),
+    Plugin(
+        "dask-runner", "chariots.pipelines.runners:DaskRunner",
+        {
+            "address": Argument((str,), "a scheduler address such as 'tcp://127.0.0.1:8786'", required=True),
+            "connect_timeout": Argument((int, float), "a number of seconds"),
+        },
+        aliases=("dask",),
+    ),
+)
 #: the worker pools running calls asynchronously (``pipelines_workers.worker_type``)
 WORKER_TYPES = PluginRegistry(
     Plugin(

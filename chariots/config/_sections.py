@@ -199,13 +199,17 @@ class OpStoreConfig(_ServerAddress):
 class PipelinesConfig(_ServerAddress):
     """Configuration of the pipelines: which are served, how they run and where.
 
-    :param runner: the runner, as an instance or a name (``'sequential-runner'``, the default)
+    :param runner: the runner, as an instance or a name: ``'sequential-runner'`` (the default),
+                   ``'thread-runner'`` or ``'dask-runner'`` (``'dask'`` works too)
     :param server_host: the host the server listens on and clients call (``127.0.0.1`` by
                         default): a bare host name or IP address, without scheme or port
     :param server_port: the port of the server (5000 by default)
     :param pipelines: the pipelines to serve (set in Python, not in a config file)
     :param pipeline_callbacks: callbacks added to every pipeline (set in Python, not in a config file)
     :param import_name: the ``import_name`` of the :class:`~chariots.pipelines.PipelinesServer`
+    :param runner_kwargs: the keyword arguments of a runner given by name (``max_workers`` for the
+                          thread runner; ``address`` of the scheduler, and ``connect_timeout``, for
+                          the Dask runner)
     :raises ConfigError: naming the ``pipelines.<key>`` that is wrong
     """
 
@@ -227,8 +231,10 @@ class PipelinesConfig(_ServerAddress):
         pipelines: Optional[List[Pipeline]] = None,
         pipeline_callbacks: Optional[List[PipelineCallback]] = None,
         import_name: Optional[str] = None,
+        runner_kwargs: Optional[Dict[str, Any]] = None,
     ):
         self.runner = runner if isinstance(runner, BaseRunner) else RUNNER_TYPES.canonical(runner)
+        self.runner_kwargs = runner_kwargs
         self.server_host = server_host
         self.server_port = _normalised_port(server_port)
         self.pipelines = _as_list(pipelines)
@@ -247,6 +253,12 @@ class PipelinesConfig(_ServerAddress):
                 f"a runner name ({quoted(RUNNER_TYPES.names)}) or a BaseRunner instance",
             )
             RUNNER_TYPES.check_name("pipelines.runner", self.runner)
+        check_optional("pipelines.runner_kwargs", self.runner_kwargs, (Mapping,), "a mapping")
+        if isinstance(self.runner, BaseRunner):
+            if self.runner_kwargs is not None:
+                raise ConfigError("pipelines.runner_kwargs is for a runner given by name, not a BaseRunner instance")
+        else:
+            RUNNER_TYPES.get(self.runner).check_arguments("pipelines.runner_kwargs", self.runner_kwargs or {})
         check_host("pipelines.server_host", self.server_host)
         check_port("pipelines.server_port", self.server_port)
         check_type("pipelines.pipelines", self.pipelines, (list,), "a list of Pipelines")
@@ -273,11 +285,13 @@ class PipelinesConfig(_ServerAddress):
         self.check()
         if isinstance(self.runner, BaseRunner):
             return self.runner
-        return RUNNER_TYPES.get(self.runner).import_class()()
+        return RUNNER_TYPES.get(self.runner).import_class()(**dict(self.runner_kwargs or {}))
 
     def __repr__(self) -> str:
         return (
-            f"PipelinesConfig(runner={self.runner!r}, server_host={self.server_host!r}, "
+            f"PipelinesConfig(runner={self.runner!r}, "
+            f"{'runner_kwargs=' + repr(masked_settings(self.runner_kwargs)) + ', ' if self.runner_kwargs else ''}"
+            f"server_host={self.server_host!r}, "
             f"server_port={self.server_port!r}, pipelines=[{len(self.pipelines)} pipelines], "
             f"pipeline_callbacks=[{len(self.pipeline_callbacks)} callbacks], "
             f"import_name={self.import_name!r})"

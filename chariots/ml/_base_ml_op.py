@@ -6,6 +6,7 @@ import copy
 import inspect
 import json
 import math
+import os
 import struct
 import sys
 import time
@@ -109,6 +110,8 @@ class BaseMLOp(LoadableOp, metaclass=_AbstractVersionableMeta):
     #: the serializer of the model
     serializer_cls: Type[BaseSerializer] = DillSerializer
 
+    #: a random id of the last training, part of the version (objects pickled before it existed: None)
+    _training_id: Optional[str] = None
     _fit_inputs: range = range(0, sys.maxsize)
     _fit_input_names: Tuple[str, ...] = ()
     _predict_inputs: range = range(0, sys.maxsize)
@@ -119,12 +122,12 @@ class BaseMLOp(LoadableOp, metaclass=_AbstractVersionableMeta):
         # input counts are read from the signatures once, so execute only compares a length
         cls._fit_inputs, cls._fit_input_names = _accepted_inputs(cls, "fit")
         cls._predict_inputs, cls._predict_input_names = _accepted_inputs(cls, "predict")
-        VersionType(cls.training_update_version)  # fail at class creation on a bad value
 
     def __init__(self, mode: MLMode, op_callbacks: Optional[List[OpCallBack]] = None, name: Optional[str] = None):
         super().__init__(op_callbacks, name=name)
         self._mode = MLMode(mode)
         self._last_training_time: Optional[float] = None
+        self._training_id: Optional[str] = None
         self._saved_with: Optional[str] = None
         self._op_version: Optional[Version] = None
         self._model = self._init_model()
@@ -167,10 +170,12 @@ class BaseMLOp(LoadableOp, metaclass=_AbstractVersionableMeta):
         stripped = copy.copy(self)
         stripped._model = None
         stripped._last_training_time = None
+        stripped._training_id = None
         stripped._op_version = None
         stripped._state_version = None
         stripped._state_bytes_hash = None
         stripped.training_lineage = None
+        stripped.training_upstream = None
         return stripped
 
     @property
@@ -192,7 +197,10 @@ class BaseMLOp(LoadableOp, metaclass=_AbstractVersionableMeta):
         trained_at = self._last_training_time
         training = Version()
         if trained_at is not None:
-            training.update(VersionType(self.training_update_version), repr(trained_at).encode("utf-8"))
+            # the time for the docs' ordering, the training's own id so that two trainings at the
+            # same time (two hosts, a slow clock) never share a version
+            stamp = repr(trained_at) if self._training_id is None else f"{trained_at!r}:{self._training_id}"
+            training.update(VersionType(self.training_update_version), stamp.encode("utf-8"))
         combined = type(self).__version__ + training
         return Version(
             combined.major,
@@ -245,6 +253,7 @@ class BaseMLOp(LoadableOp, metaclass=_AbstractVersionableMeta):
             # two trainings within the clock's resolution must still give two versions
             now = math.nextafter(previous, math.inf)
         self._last_training_time = now
+        self._training_id = os.urandom(8).hex()
         self._op_version = None
         self.training_lineage = {}  # filled by the pipeline the op trained in
 
@@ -282,6 +291,7 @@ class BaseMLOp(LoadableOp, metaclass=_AbstractVersionableMeta):
                 "format": _FORMAT,
                 "chariots_version": __version__,
                 "last_training_time": self._last_training_time,
+                "training_id": self._training_id,
                 "serializer": f"{self.serializer_cls.__module__}.{self.serializer_cls.__qualname__}",
             }
         ).encode("utf-8")
@@ -322,5 +332,7 @@ class BaseMLOp(LoadableOp, metaclass=_AbstractVersionableMeta):
             raise
         self._model = model
         self._last_training_time = header.get("last_training_time")
+        training_id = header.get("training_id")
+        self._training_id = training_id if isinstance(training_id, str) else None
         self._saved_with = header.get("chariots_version")
         self._op_version = None

@@ -26,6 +26,8 @@ def state_to_json(state: OpState) -> Dict[str, Any]:
         "links": {name: [str(version) for version in versions] for name, versions in state.links.items()},
         "saved_by": state.saved_by,
         "saved_at": state.saved_at,
+        "upstream": None if state.upstream is None else dict(state.upstream),
+        "sequence": state.sequence,
     }
 
 
@@ -39,6 +41,8 @@ def state_from_json(data: Mapping[str, Any]) -> OpState:
         links={name: [Version.parse(text) for text in texts] for name, texts in (data.get("links") or {}).items()},
         saved_by=data.get("saved_by"),
         saved_at=data.get("saved_at"),
+        upstream=data.get("upstream"),
+        sequence=data.get("sequence"),
     )
 
 
@@ -50,6 +54,7 @@ def record_to_json(record: StateRecord) -> Dict[str, Any]:
         "class_path": record.class_path,
         "class_major": record.class_major,
         "lineage": _versions_to_json(record.lineage),
+        "upstream": None if record.upstream is None else dict(record.upstream),
     }
 
 
@@ -79,7 +84,38 @@ def record_from_json(data: Any, index: int, check: Callable[[str], str] = check_
         lineage=None if lineage is None else {
             check_node_name(name, f"{where} lineage op name"): parse_version(text) for name, text in lineage.items()
         },
+        upstream=_upstream_from_json(data.get("upstream"), where),
     )
+
+
+_UPSTREAM_KINDS = ("stateful", "stateless", "entry")
+
+
+def _upstream_from_json(value: Any, where: str) -> Optional[Dict[str, Dict[str, str]]]:
+    """An upstream graph sent with a state, every node checked (place -> kind, class, name, major)."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or len(value) > 10_000:
+        raise BadRequestError(f"{where}: 'upstream' must be an object of place -> node, got {type(value).__name__}")
+    graph = {}
+    for place, node in value.items():
+        if not isinstance(place, str) or not place or len(place) > 2000:
+            raise BadRequestError(f"{where}: an 'upstream' place must be a non-empty string, got {place!r}")
+        if not isinstance(node, Mapping) or node.get("kind") not in _UPSTREAM_KINDS:
+            raise BadRequestError(
+                f"{where}: 'upstream' node at {place!r} must be an object whose 'kind' is one of "
+                f"{list(_UPSTREAM_KINDS)}"
+            )
+        checked = {"kind": node["kind"]}
+        for key in ("class", "name", "major"):
+            text = node.get(key)
+            if not isinstance(text, str) or len(text) > 500:
+                raise BadRequestError(f"{where}: 'upstream' node at {place!r} needs a string {key!r}, got {text!r}")
+            checked[key] = text
+        if node.get("version") is not None:
+            checked["version"] = str(parse_version(node["version"]))
+        graph[place] = checked
+    return graph
 
 
 def records_from_json(items: Any) -> List[StateRecord]:

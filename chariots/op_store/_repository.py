@@ -99,7 +99,7 @@ def version_rows(session: Session, op_name: str) -> List[DBVersion]:
             select(DBVersion)
             .join(DBOp, DBVersion.op_id == DBOp.id)
             .where(DBOp.name == op_name)
-            .order_by(DBVersion.creation_time, DBVersion.id)
+            .order_by(DBVersion.id)
         )
     )
 
@@ -116,6 +116,7 @@ def ensure_version(
     class_path: Optional[str] = None,
     class_major: Optional[str] = None,
     saved_by: Optional[str] = None,
+    upstream: Optional[Dict[str, Any]] = None,
 ) -> Tuple[DBVersion, bool]:
     """The row of a version of an op, added unless it is there; its bytes must be in the saver.
 
@@ -138,6 +139,7 @@ def ensure_version(
         saved_at=time.time(),
         class_major=class_major,
         saved_by=saved_by,
+        upstream=upstream,
     )
     session.add(row)
     session.flush()
@@ -188,8 +190,8 @@ def states_of_ops(session: Session, op_names: List[str]) -> Dict[str, List[OpSta
     ops = {op.id: op for op in session.scalars(select(DBOp).where(DBOp.name.in_(list(found))))}
     if not ops:
         return found
-    query = (select(DBVersion).where(DBVersion.op_id.in_(list(ops)))
-             .order_by(DBVersion.op_id, DBVersion.creation_time, DBVersion.id))
+    # the store's commit order (row ids), never the clock of the host that trained
+    query = select(DBVersion).where(DBVersion.op_id.in_(list(ops))).order_by(DBVersion.op_id, DBVersion.id)
     rows_by_op: Dict[int, List[DBVersion]] = {op_id: [] for op_id in ops}
     for row in session.scalars(query):
         rows_by_op[row.op_id].append(row)
@@ -230,6 +232,8 @@ def _state(op: DBOp, row: DBVersion, links: List[Tuple[str, DBLineageLink]]) -> 
         links=explicit,
         saved_by=row.saved_by,
         saved_at=row.saved_at,
+        upstream=row.upstream,
+        sequence=row.id,
     )
 
 
@@ -291,7 +295,8 @@ def commit_records(session: Session, pipeline_name: Optional[str], node_names: L
     added = 0
     for state in states:
         row, created = ensure_version(
-            session, state.op_name, state.version, state.class_path, state.class_major, pipeline_name
+            session, state.op_name, state.version, state.class_path, state.class_major, pipeline_name,
+            None if state.upstream is None else dict(state.upstream),
         )
         if created:
             added += 1
@@ -303,11 +308,14 @@ def commit_records(session: Session, pipeline_name: Optional[str], node_names: L
 
 
 def _generation(session: Session, row: DBServedGeneration, with_states: bool) -> Generation:
-    versions = {name: Version.parse(text) for name, text in row.versions.items()}
+    versions = {name: None if text is None else Version.parse(text) for name, text in row.versions.items()}
     states: Dict[str, OpState] = {}
-    if with_states and versions:
-        stored = states_of_ops(session, sorted(versions))
+    named = sorted(name for name, version in versions.items() if version is not None)
+    if with_states and named:
+        stored = states_of_ops(session, named)
         for name, version in versions.items():
+            if version is None:
+                continue
             state = next((state for state in stored.get(name, ()) if state.version == version), None)
             if state is not None:
                 states[name] = state
@@ -315,12 +323,15 @@ def _generation(session: Session, row: DBServedGeneration, with_states: bool) ->
                       recorded_at=row.recorded_at, states=states)
 
 
-def add_generation(session: Session, pipeline_name: str, versions: Dict[str, Version]) -> Generation:
-    """Records the pipeline's next generation, numbered one more than its last.
+def add_generation(session: Session, pipeline_name: str, versions: Dict[str, Optional[Version]]) -> Generation:
+    """Records the pipeline's next generation, numbered one more than its last (an op named with
+    no version holds no state).
 
     :raises NotFoundError: if a version is not stored
     """
     for op_name, version in versions.items():
+        if version is None:
+            continue
         op = find_op(session, op_name)
         if op is None or find_version(session, op, version) is None:
             raise NotFoundError(
@@ -333,7 +344,7 @@ def add_generation(session: Session, pipeline_name: str, versions: Dict[str, Ver
     row = DBServedGeneration(
         pipeline_name=pipeline_name,
         number=(last or 0) + 1,
-        versions={op_name: str(version) for op_name, version in sorted(versions.items())},
+        versions={op_name: None if version is None else str(version) for op_name, version in sorted(versions.items())},
         recorded_at=time.time(),
     )
     session.add(row)

@@ -8,7 +8,7 @@ request sends (a wrong value is a 400 naming the field).
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping
+from typing import Any, Dict, List, Mapping, Optional
 
 from chariots._routes import RAW, Arg, Codec, Route
 from chariots.errors import BadRequestError
@@ -20,7 +20,7 @@ from chariots.versioning import Version
 __all__ = ["ROUTES", "BY_ENDPOINT", "generation_to_json", "generation_from_json"]
 
 _STRINGS = {"type": "array", "items": {"type": "string"}}
-_VERSIONS_BY_OP = {"type": "object", "additionalProperties": {"type": "string"}}
+_VERSIONS_BY_OP = {"type": "object", "additionalProperties": {"type": ["string", "null"]}}
 _STATE = {"type": "object", "required": ["version"],
           "properties": {"version": {"type": "string"}, "class_path": {"type": ["string", "null"]},
                          "class_major": {"type": ["string", "null"]},
@@ -69,17 +69,18 @@ def _op_names(value: Any, name: str) -> List[str]:
     return [check_op_name(item) for item in value]
 
 
-def _versions_map(value: Any, name: str) -> Dict[str, Version]:
+def _versions_map(value: Any, name: str) -> Dict[str, Optional[Version]]:
     if not isinstance(value, Mapping):
-        raise BadRequestError(f"{name!r} must be an object of op name -> version, got {value!r}")
-    return {check_op_name(op): parse_version(text) for op, text in value.items()}
+        raise BadRequestError(f"{name!r} must be an object of op name -> version (or null), got {value!r}")
+    return {check_op_name(op): None if text is None else parse_version(text) for op, text in value.items()}
 
 
 OP_NAME = Codec(check_op_name, _op_name, {"type": "string", "minLength": 1})
 OP_NAMES = Codec(lambda names: [check_op_name(name) for name in names], _op_names, _STRINGS)
 VERSION = Codec(_encode_version, _version, {"type": "string", "minLength": 1})
-VERSIONS = Codec(lambda versions: {op: _encode_version(version) for op, version in versions.items()},
-                 _versions_map, _VERSIONS_BY_OP)
+VERSIONS = Codec(lambda versions: {op: None if version is None else _encode_version(version)
+                                    for op, version in versions.items()},
+                 _versions_map, {"type": "object", "additionalProperties": {"type": ["string", "null"]}})
 RECORDS = Codec(lambda records: [record_to_json(record) for record in records],
                 lambda value, name: records_from_json(value), {"type": "array", "items": _RECORD})
 PIPELINE_NAME = _node_name("pipeline name")
@@ -92,7 +93,7 @@ def generation_to_json(generation: Generation) -> Dict[str, Any]:
     return {
         "pipeline_name": generation.pipeline_name,
         "generation": generation.number,
-        "versions": {name: str(version) for name, version in generation.versions.items()},
+        "versions": {name: None if version is None else str(version) for name, version in generation.versions.items()},
         "recorded_at": generation.recorded_at,
         "states": {name: state_to_json(state) for name, state in generation.states.items()},
     }
@@ -103,7 +104,7 @@ def generation_from_json(data: Mapping[str, Any]) -> Generation:
     return Generation(
         pipeline_name=data["pipeline_name"],
         number=int(data["generation"]),
-        versions={name: Version.parse(text) for name, text in data["versions"].items()},
+        versions={name: None if text is None else Version.parse(text) for name, text in data["versions"].items()},
         recorded_at=data.get("recorded_at"),
         states={name: state_from_json(state) for name, state in (data.get("states") or {}).items()},
     )

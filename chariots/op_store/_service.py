@@ -25,6 +25,7 @@ import os
 from typing import TYPE_CHECKING, Any, BinaryIO, Dict, Iterator, List, Optional, Set, Tuple
 
 from chariots._logging import short_version
+from chariots._signing import state_data
 from chariots._wire import with_public_message
 from chariots.errors import (
     BadRequestError,
@@ -173,17 +174,22 @@ class OpStoreService:
     def upload_op_stream(self, op_name: str, version: Version, stream: BinaryIO, size: Optional[int] = None) -> bool:
         """Writes the bytes of a state; nothing is listed before :meth:`commit_save` records it.
 
-        The bytes of a recorded version are never replaced (versions are immutable): the
-        upload is then read and dropped.
+        The bytes of a recorded version are never replaced (versions are written once): the same
+        bytes again are read and dropped, other bytes are a conflict.
 
         :param size: the number of bytes the stream announces, checked when given
         :raises BadRequestError: if the stream ends before ``size`` bytes
+        :raises ConflictError: if the version is recorded with other bytes
         :returns: whether the bytes were written
         """
         check_op_name(op_name)
         if self._is_recorded(op_name, version):
-            while stream.read(1 << 20):
-                pass
+            # versions are written once: the same bytes again are a no-op, other bytes a conflict
+            if not self._same_bytes(op_name, version, stream):
+                raise ConflictError(
+                    f"version {str(version)!r} of op {op_name!r} is already stored with other bytes, and versions "
+                    "are written once: a new state needs a new version (nothing was changed)"
+                )
             return False
         source = _Source(stream)
         with self._saver_call("writing", op_name, version, source):
@@ -193,6 +199,13 @@ class OpStoreService:
     def upload_op_bytes(self, op_name: str, version: Version, op_bytes: bytes) -> bool:
         """Writes the bytes of a state (see :meth:`upload_op_stream`)."""
         return self.upload_op_stream(op_name, version, io.BytesIO(op_bytes), size=len(op_bytes))
+
+    def _same_bytes(self, op_name: str, version: Version, stream: BinaryIO) -> bool:
+        """Whether ``stream`` holds the stored state of a recorded version again: the same data,
+        whatever its signature tail (a nonce or a rotated key makes two signatures of one state)."""
+        with self._saver_call("reading", op_name, version), self.saver.open_stream(
+                op_bytes_path(op_name, version)) as stored:
+            return state_data(stored.read()) == state_data(stream.read())
 
     def _is_recorded(self, op_name: str, version: Version) -> bool:
         with self.database.session() as session:

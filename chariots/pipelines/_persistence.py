@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Set, Tuple
 
+from chariots.errors import VersionError
 from chariots.pipelines._lineage import FlatGraph, iter_leaves, short, version_error
 from chariots.pipelines._states import (
     check_identity,
@@ -126,9 +127,9 @@ class _LineageChooser:
 
     def _exact(self, name: str, op: "LoadableOp", states: List["OpState"], candidates: List["OpState"],
                loaded: Mapping[str, "Version"]) -> List["OpState"]:
-        from chariots.errors import VersionError
-
         wanted = self.versions[name]
+        if wanted is None:  # the generation says the op holds no state: it is kept as it is
+            return []
         state = next((state for state in states if state.version == wanted), None)
         if state is None:
             raise LookupError(f"version {short(wanted)} of op {name!r} is not in the op store")
@@ -147,21 +148,34 @@ class _LineageChooser:
 def loaded_graph(
     pipeline: "Pipeline",
     store: "OpStoreProtocol",
-    versions: Optional[Mapping[str, "Version"]] = None,
+    versions: Optional[Mapping[str, Optional["Version"]]] = None,
     states: Optional[Mapping[str, List["OpState"]]] = None,
+    require_states: bool = False,
 ) -> "Graph":
     """The pipeline's graph with every stateful op in the state to serve (see the module doc).
 
     :param versions: the exact version of some ops to load (a served generation); the others take
                      the newest compatible state (None: every op does)
     :param states: the stored states of the ops, when the caller has them already
+    :param require_states: refuse when an op that only predicts would serve no state (nothing of it
+                           was trained and saved: what a serving load must not record)
+    :raises VersionError: when the rule refuses, or a required state is missing
     """
     flat = pipeline._flat
     leaves = list(iter_leaves(pipeline))
     stateless = {leaf.name: leaf.node_version for leaf in leaves if not leaf.is_loadable}
     entries = [(leaf.name, leaf.op) for leaf in leaves if leaf.is_loadable]
     chooser = _LineageChooser(flat, stateless, versions)
-    loaded = load_states(entries, store, chooser, states=states, strict=versions or ())
+    loaded = load_states(entries, store, chooser, states=states,
+                         strict=[name for name, version in (versions or {}).items() if version is not None])
+    if require_states:
+        for name, op in entries:
+            if name not in loaded.states and not op.holds_state and not op.trains_when_run:
+                raise VersionError.incompatible(
+                    f"op {name!r} has no stored state to serve: nothing of it was trained and saved. Run the "
+                    f"pipeline that trains it (where it runs in MLMode.FIT or FIT_PREDICT), save it, then load "
+                    f"pipeline {pipeline.name!r}"
+                )
     return replaced_graph(pipeline, loaded.ops)
 
 
@@ -193,6 +207,33 @@ def definition(pipeline: "Pipeline") -> Tuple["Pipeline", Dict[str, "Version"]]:
     copied = copy.copy(pipeline)
     copied._graph = replaced_graph(pipeline, stripped)
     return copied, versions
+
+
+def generation_versions(pipeline: "Pipeline") -> Dict[str, Optional["Version"]]:
+    """What a generation of the pipeline names: the stored version of every stateful op, None for
+    those holding no state (an untrained model a training pipeline is about to train).
+
+    :raises ValueError: if an op holds a state the store does not hold (register it first)
+    """
+    stored = stored_versions(pipeline)
+    versions: Dict[str, Optional["Version"]] = {}
+    for leaf in iter_leaves(pipeline):
+        if not leaf.is_loadable:
+            continue
+        if leaf.name in stored:
+            versions[leaf.name] = stored[leaf.name]
+        elif leaf.op.holds_state:
+            raise ValueError(f"op {leaf.name!r} holds a state the op store does not hold: register the pipeline first")
+        else:
+            versions[leaf.name] = None
+    return versions
+
+
+def unstored_states(pipeline: "Pipeline") -> List[str]:
+    """The stateful ops holding a state the op store does not hold (set in Python, never saved)."""
+    stored = stored_versions(pipeline)
+    return [leaf.name for leaf in iter_leaves(pipeline)
+            if leaf.is_loadable and leaf.op.holds_state and leaf.name not in stored]
 
 
 def untrained_ops(pipeline: "Pipeline") -> List[str]:

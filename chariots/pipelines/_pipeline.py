@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, NoReturn, Optional, Tuple
 
 from chariots.errors import ChariotsError, OpError, PipelineError, VersionError
 from chariots.pipelines import _persistence
@@ -143,62 +143,69 @@ class Pipeline(PipelineOp):
         args = [intermediate_results[reference] for reference in node._input_references]
         for reference in node._release:
             del intermediate_results[reference]
-        callbacks = self._pipeline_callbacks
-        for callback in callbacks:
-            callback.before_node_execution(self, node, args)
+        self.before_node(node, args)
         try:
             output = node.execute(args, runner)
-        except ChariotsError as error:  # ours say what went wrong already: add where
-            error.add_note(f"while running node {node.name!r} of pipeline {self.name!r}")
-            raise
         except Exception as error:
-            raise OpError(error, node.name, self.name) from error
-        if node._records_lineage:
-            self._record_lineage(node)
-        for callback in callbacks:
-            callback.after_node_execution(self, node, args, output)
-        outputs = node._output_references
-        if len(outputs) == 1:
-            intermediate_results[outputs[0]] = output
-        elif outputs:
-            if not isinstance(output, (tuple, list)) or len(output) != len(outputs):
-                got = f"{len(output)} values" if isinstance(output, (tuple, list)) else repr(type(output))
-                raise PipelineError(
-                    f"node {node.name!r} of pipeline {self.name!r} declares {len(outputs)} outputs "
-                    f"{[reference.reference for reference in outputs]} but returned {got}"
-                )
-            for reference, value in zip(outputs, output):
-                intermediate_results[reference] = value
+            self.raise_failure(node, error)
+        self.after_node(node, args, output)
+        for reference, value in zip(node._output_references, node.split_output(output, self.name)):
+            intermediate_results[reference] = value
         return output
 
+    def before_node(self, node: BaseNode, args: List[Any]) -> None:
+        """Before ``node`` runs on ``args``: the pipeline callbacks' ``before_node_execution``."""
+        for callback in self._pipeline_callbacks:
+            callback.before_node_execution(self, node, args)
+
+    def after_node(self, node: BaseNode, args: List[Any], output: Any) -> None:
+        """Once ``node`` ran: its lineage is recorded (when it trained), then the callbacks'
+        ``after_node_execution`` fire."""
+        if node._records_lineage:
+            self._record_lineage(node)
+        for callback in self._pipeline_callbacks:
+            callback.after_node_execution(self, node, args, output)
+
+    def raise_failure(self, node: BaseNode, error: Exception) -> NoReturn:
+        """Raises what a run raises when ``node`` raised ``error``: a Chariots error with a note
+        naming the node and the pipeline, an op's own error in an :class:`~chariots.errors.OpError`."""
+        if isinstance(error, ChariotsError):  # ours say what went wrong already: add where
+            error.add_note(f"while running node {node.name!r} of pipeline {self.name!r}")
+            raise error
+        raise OpError(error, node.name, self.name) from error
+
     def _record_lineage(self, node: BaseNode) -> None:
-        # the versions of what the trained ops consumed, through stateless ops and nested pipelines
+        # the upstream graph each trained op ran behind, through stateless ops and nested pipelines
         leaves = {leaf.name: leaf for leaf in iter_leaves(self)}
-        versions = {name: leaf.node_version for name, leaf in leaves.items()}
+        # a stateful op's version is that of the state it holds now (a plain loadable op trained
+        # earlier in this run is not saved yet: its version comes from its bytes)
+        versions = {name: leaf.op.current_version() if leaf.is_loadable else leaf.node_version
+                    for name, leaf in leaves.items()}
         ran = iter_leaves(node.op) if node.requires_runner else (node,)
         trained = [leaf for leaf in ran if leaf._records_lineage]
         for leaf in trained:
             leaf.op.training_lineage = self._flat.lineage(leaf.name, versions)
+            leaf.op.training_upstream = self._flat.upstream(leaf.name, versions).to_json()
         self._check_predictors(leaves, versions, {leaf.name for leaf in trained})
 
     def _check_predictors(self, leaves: Dict[str, BaseNode], versions: Dict[str, Version], trained: set) -> None:
         # a model that only predicts must not run behind an upstream this run just retrained
+        from chariots.pipelines._store_protocol import OpState
+
         for name, sources in self._flat.sources.items():
-            retrained = trained.intersection(sources)
             leaf = leaves[name]
-            if not retrained or leaf._records_lineage or not leaf.op.holds_state:
+            if not trained.intersection(sources) or leaf._records_lineage or not leaf.op.holds_state:
                 continue
-            lineage = leaf.op.training_lineage or {}
-            for upstream in sorted(retrained):
-                trained_on = lineage.get(upstream)
-                if trained_on is None or trained_on.major != versions[upstream].major:
-                    was = f"{trained_on.major[:5]}" if trained_on is not None else "another version"
-                    raise VersionError.incompatible(
-                        f"op {name!r} would predict behind upstream op {upstream!r} {versions[upstream].major[:5]}, "
-                        f"just retrained by pipeline {self.name!r}, but it was trained behind {was}: train {name!r} "
-                        "in this pipeline too (MLMode.FIT or FIT_PREDICT), or retrain the upstream in a pipeline "
-                        f"without {name!r}"
-                    )
+            op = leaf.op
+            held = OpState(op.op_version, lineage=dict(op.training_lineage or {}), upstream=op.training_upstream)
+            problem = self._flat.incompatibility(name, held, versions)
+            if problem is not None:
+                retrained = ", ".join(repr(upstream) for upstream in sorted(trained.intersection(sources)))
+                raise VersionError.incompatible(
+                    f"op {name!r} would predict behind upstream op(s) {retrained} just retrained by pipeline "
+                    f"{self.name!r}: {problem}. Train {name!r} in this pipeline too (MLMode.FIT or FIT_PREDICT), "
+                    f"or retrain the upstream in a pipeline without {name!r}"
+                )
 
     @staticmethod
     def extract_results(results: Dict[NodeReference, Any]) -> Any:
@@ -254,8 +261,9 @@ class Pipeline(PipelineOp):
     def load(
         self,
         op_store_client: "OpStoreProtocol",
-        versions: Optional[Mapping[str, Version]] = None,
+        versions: Optional[Mapping[str, Optional[Version]]] = None,
         states: Optional[Mapping[str, List["OpState"]]] = None,
+        require_states: bool = False,
     ) -> "Pipeline":
         """Loads, for every stateful op, the newest stored state that fits what its upstream loads.
 
@@ -269,11 +277,13 @@ class Pipeline(PipelineOp):
                          under the same check; the ops not named take the newest compatible state
         :param states: the stored states of the pipeline's ops, when the caller fetched them
                        already (else one request asks the op store for all of them)
+        :param require_states: refuse when an op that only predicts would be left with no state
+                               (what a server's load does: it must not serve untrained models)
         :raises VersionError: if an op has stored states but none was trained behind what its
                               upstream ops load
         :returns: this pipeline once loaded
         """
-        self._graph = _persistence.loaded_graph(self, op_store_client, versions, states)
+        self._graph = _persistence.loaded_graph(self, op_store_client, versions, states, require_states)
         return self
 
     def stage_training(self, op_store_client: "OpStoreProtocol") -> List["StateRecord"]:
@@ -292,6 +302,15 @@ class Pipeline(PipelineOp):
         """A copy of the pipeline without the states the op store keeps, and their versions: what a
         job sends to a worker, which loads exactly those versions back (see :meth:`load`)."""
         return _persistence.definition(self)
+
+    def generation_versions(self) -> Dict[str, Optional[Version]]:
+        """What a served generation of the pipeline names: the stored version of every stateful op,
+        None for an op holding no state (see :meth:`chariots.serving.PipelinesService.load_pipeline`)."""
+        return _persistence.generation_versions(self)
+
+    def unstored_states(self) -> List[str]:
+        """The stateful ops holding a state the op store does not hold (set in Python, never saved)."""
+        return _persistence.unstored_states(self)
 
     def untrained_ops(self) -> List[str]:
         """The names of the predicting ML ops that were never trained nor loaded (they cannot predict)."""

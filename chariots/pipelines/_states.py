@@ -34,7 +34,6 @@ from chariots.errors import (
     OpIdentityError,
     SaverError,
     SerializerError,
-    SignatureError,
     VersionError,
 )
 from chariots.pipelines._store_protocol import StateRecord
@@ -50,8 +49,10 @@ __all__ = ["Chooser", "Loaded", "load_states", "same_code", "check_identity", "n
 logger = logging.getLogger("chariots.pipelines")
 
 #: what makes a stored state unusable without making the whole load fail: its bytes are missing,
-#: corrupt, unsigned or hold another version (the next state in the chooser's order is tried)
-UNUSABLE_STATE = (MLOpError, SerializerError, SignatureError, SaverError, NotFoundError)
+#: corrupt or hold another version (the next state in the chooser's order is tried). Bytes whose
+#: signature does not check are never skipped: the load fails, naming them (a key that does not
+#: match is a misconfiguration to report, not an old state to fall back to).
+UNUSABLE_STATE = (MLOpError, SerializerError, SaverError, NotFoundError)
 
 #: ``chooser(name, op, states, decided, stored)``: the states op ``name`` may take, most wanted first
 #: (``states``: every stored state of the op, in store order; ``decided``: the version each op
@@ -129,7 +130,7 @@ def load_state(name: str, op: "LoadableOp", state: "OpState", store: "OpStorePro
             f"the bytes stored as version {_short(state.version)} of op {name!r} hold version "
             f"{_short(loaded.op_version)}: the store is inconsistent, save the op again"
         )
-    loaded.pin_state(state.version, state_bytes, state.lineage)
+    loaded.pin_state(state.version, state_bytes, state.lineage, state.upstream)
     return loaded
 
 
@@ -199,7 +200,7 @@ class Snapshot(NamedTuple):
 def _record(leaf: Any, version: "Version") -> StateRecord:
     op = leaf.op
     lineage = dict(op.training_lineage) if op.training_lineage is not None else None
-    return StateRecord(leaf.name, version, op.class_path, op.class_version.major, lineage)
+    return StateRecord(leaf.name, version, op.class_path, op.class_version.major, lineage, op.training_upstream)
 
 
 def snapshot_state(leaf: Any) -> Snapshot:
@@ -238,7 +239,7 @@ def pin_states(states: List[Snapshot]) -> None:
     record's version."""
     for leaf, state_bytes, record, changed in states:
         if changed and state_bytes is not None:
-            leaf.op.pin_state(record.version, state_bytes, record.lineage)
+            leaf.op.pin_state(record.version, state_bytes, record.lineage, record.upstream)
 
 
 def upload_states(store: "OpStoreProtocol", states: List[Snapshot]) -> None:

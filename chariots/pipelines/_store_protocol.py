@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, List, Optional, Protocol, Set
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Protocol, Set
 
 if TYPE_CHECKING:
     from chariots.pipelines._pipeline import Pipeline
@@ -21,6 +21,10 @@ class OpState:
     :param links: upstream versions validated explicitly for this state: op name -> versions
     :param saved_by: the pipeline whose save stored the state
     :param saved_at: when the state was stored
+    :param upstream: the upstream graph the state was trained behind (place -> node, see
+                     :mod:`chariots.pipelines._lineage`; None: stored before upstream graphs
+                     were recorded, checked by ``lineage`` alone)
+    :param sequence: the state's rank in the op store's commit order (None: not told)
     """
 
     version: "Version"
@@ -30,6 +34,8 @@ class OpState:
     links: Dict[str, List["Version"]] = field(default_factory=dict)
     saved_by: Optional[str] = None
     saved_at: Optional[float] = None
+    upstream: Optional[Mapping[str, Any]] = None
+    sequence: Optional[int] = None
 
     def accepted_majors(self, upstream_op: str) -> Optional[Set[str]]:
         """The upstream majors this state may run behind (None when it names no such op)."""
@@ -48,7 +54,8 @@ class StateRecord:
     :param version: the version the bytes were uploaded under
     :param class_path: the op's class (``module.QualName``)
     :param class_major: the major of the op's class version
-    :param lineage: what the state was trained on (None: nothing recorded)
+    :param lineage: what the state was trained on, by op name (None: nothing recorded)
+    :param upstream: the upstream graph it was trained behind (None: nothing recorded)
     """
 
     op_name: str
@@ -56,6 +63,7 @@ class StateRecord:
     class_path: str
     class_major: str
     lineage: Optional[Dict[str, "Version"]] = None
+    upstream: Optional[Mapping[str, Any]] = None
 
 
 @dataclass(frozen=True)
@@ -66,14 +74,15 @@ class Generation:
 
     :param pipeline_name: the pipeline loaded
     :param number: the generation number (1 for the first load, one more for each later one)
-    :param versions: the version of each loadable op: op name -> version
+    :param versions: the version of every loadable op of the pipeline: op name -> version (None:
+                     the op holds no state, an untrained model its training pipeline will train)
     :param recorded_at: when the load recorded it (a ``time.time()`` stamp)
     :param states: the stored state of each version named, by op name
     """
 
     pipeline_name: str
     number: int
-    versions: Dict[str, "Version"] = field(default_factory=dict)
+    versions: Dict[str, Optional["Version"]] = field(default_factory=dict)
     recorded_at: Optional[float] = None
     #: the stored state of each version named (what a process checks before serving them), when
     #: the op store sent them along

@@ -28,7 +28,7 @@ import weakref
 from typing import TYPE_CHECKING, Callable, Dict, Optional
 
 from chariots._wire import public_reason
-from chariots.errors import ServiceUnavailableError
+from chariots.errors import ServiceUnavailableError, VersionError
 
 if TYPE_CHECKING:
     from chariots.pipelines import Generation, OpStoreProtocol, Pipeline
@@ -40,6 +40,24 @@ logger = logging.getLogger("chariots.pipelines")
 #: seconds between two checks of the op store's generations (the bound on a process's lag)
 DEFAULT_POLL_INTERVAL = 1.0
 _MAX_BACKOFF = 10.0
+
+
+def _check_complete(pipeline: "Pipeline", generation: "Generation") -> None:
+    """Refuses a generation that does not name exactly this process's stateful ops (a process of
+    another release, or a generation naming a subset): applying it would mix states."""
+    here = set(pipeline.generation_versions())
+    named = set(generation.versions)
+    if here != named:
+        missing, extra = sorted(here - named), sorted(named - here)
+        detail = "; ".join(part for part in (
+            f"it does not name {', '.join(map(repr, missing))}" if missing else "",
+            f"it names {', '.join(map(repr, extra))}, which this process's pipeline does not have" if extra else "",
+        ) if part)
+        raise VersionError(
+            f"generation {generation.number} of pipeline {generation.pipeline_name!r} does not name exactly the "
+            f"stateful ops this process serves ({detail}): it was recorded by another release of the pipeline. "
+            "Deploy the same code on every process, then load the pipeline again"
+        )
 
 
 def _follow(reference: "weakref.ref[GenerationFollower]", stop: threading.Event) -> None:
@@ -190,6 +208,7 @@ class GenerationFollower:
             with self._locks[pipeline_name]:
                 if generation.number <= self.served.get(pipeline_name, 0):
                     return self.served[pipeline_name]
+                _check_complete(pipeline, generation)
                 # the generation carries the states it names: only the bytes of new states are fetched
                 states = {name: [state] for name, state in generation.states.items()}
                 pipeline.load(self._store, versions=generation.versions, states=states)

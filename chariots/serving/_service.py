@@ -13,7 +13,10 @@ import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from chariots._response import JobStatus, PipelineResponse
-from chariots.errors import ConfigError, NotFoundError, OverloadedError, ServiceUnavailableError, VersionError
+from chariots._wire import public_reason
+from chariots.errors import (
+    ConfigError, NotFoundError, OverloadedError, ServiceUnavailableError, SignatureError, VersionError,
+)
 from chariots.pipelines import Batch, Pipeline
 from chariots.pipelines.callbacks import PipelineCallback
 from chariots.pipelines.runners import BaseRunner, SequentialRunner
@@ -78,6 +81,8 @@ class PipelinesService:
         self._locks: Dict[str, threading.Lock] = {}
         self._input_checkers: Dict[str, Any] = {}
         self._batchers: Dict[str, Batcher] = {}
+        #: why the start-up load of a pipeline was refused (shown by readiness until a load works)
+        self._refusals: Dict[str, str] = {}
         self.poll_interval = poll_interval
         self.follow_generations = follow_generations
         self.generations: Optional[_generations.GenerationFollower] = None
@@ -138,8 +143,9 @@ class PipelinesService:
                 try:
                     pipeline.load(store)
                     self._loaded[name] = True
-                except VersionError as error:
+                except (VersionError, SignatureError) as error:  # refused: this pipeline cannot serve yet
                     self.observer.refused(name, error, time.perf_counter() - started)
+                    self._refusals[name] = public_reason(error)
                     logger.warning("pipeline %r kept its in-memory ops: %s", name, error)
                 else:
                     self.observer.loaded(name, _versions_of(pipeline), time.perf_counter() - started)
@@ -298,7 +304,8 @@ class PipelinesService:
         """Loads the latest compatible versions of a pipeline's ops from the op store, and records
         them as the pipeline's next served generation, which every server process then follows.
 
-        :raises VersionError: if they are not compatible (the pipeline is left as it was)
+        :raises VersionError: if they are not compatible, or a model that only predicts has no
+                              stored state (the pipeline is left as it was, nothing is recorded)
         :returns: the generation recorded (None when the op store keeps no generations)
         """
         pipeline = self.get_pipeline(pipeline_name)
@@ -306,15 +313,19 @@ class PipelinesService:
             store = self._require_store()
             started = time.perf_counter()
             try:
-                pipeline.load(store)
-            except VersionError as error:
+                pipeline.load(store, require_states=True)
+            except (VersionError, SignatureError) as error:
                 self.observer.refused(pipeline_name, error, time.perf_counter() - started)
                 raise
+            self._refusals.pop(pipeline_name, None)
+            if pipeline.unstored_states():  # states set in Python: a generation names stored ones only
+                pipeline.register(store)
             self._loaded[pipeline_name] = True
             self.observer.loaded(pipeline_name, _versions_of(pipeline), time.perf_counter() - started)
             if self.generations is None:
                 return None
-            generation = store.record_generation(pipeline_name, pipeline.stored_versions())
+            # complete: every stateful op of the pipeline, so a process of another release refuses it
+            generation = store.record_generation(pipeline_name, pipeline.generation_versions())
             self.generations.mark_served(generation)
             return generation.number
 
@@ -357,6 +368,9 @@ class PipelinesService:
         untrained = pipeline.untrained_ops()
         if untrained:
             health["untrained_ops"] = untrained
+        refused = self._refusals.get(pipeline_name)
+        if refused is not None:
+            health["load_refused"] = refused
         follower = self.generations
         if follower is not None:
             follower.ensure_following()

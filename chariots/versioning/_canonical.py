@@ -11,7 +11,10 @@ def canonical(value: Any) -> str:
 
     Plain values use ``str`` (so ``3`` hashes as ``"3"``); classes and functions are named by
     module and qualified name, never by a repr holding a memory address; mappings and sets
-    are sorted; numpy arrays are named by dtype, shape and a digest of their bytes.
+    are sorted. Data whose ``str`` truncates or omits it is named by a digest of its content:
+    numpy arrays (dtype, shape and bytes), pandas objects (their values, index and columns) and
+    scikit-learn estimators (their class and every attribute, fitted ones included), so that a
+    change of one row, or a refit, changes the hash.
     """
     if isinstance(value, (str, int, float, bool, bytes)) or value is None:
         return str(value)
@@ -28,9 +31,17 @@ def canonical(value: Any) -> str:
         return "[" + ", ".join(canonical(item) for item in value) + "]"
     if isinstance(value, tuple):
         return "(" + ", ".join(canonical(item) for item in value) + ")"
-    if type(value).__module__ == "numpy" and hasattr(value, "tobytes"):
+    module = type(value).__module__.split(".")[0]
+    if module == "numpy" and hasattr(value, "tobytes"):
+        if getattr(value, "dtype", None) is not None and value.dtype.hasobject:  # objects: by their own text
+            return f"ndarray(dtype=object, shape={value.shape}, items={canonical(value.tolist())})"
         digest = hashlib.sha1(value.tobytes()).hexdigest()
         return f"ndarray(dtype={value.dtype}, shape={tuple(getattr(value, 'shape', ()))}, sha1={digest})"
+    if module == "pandas":
+        return _pandas(value)
+    if module == "sklearn" and hasattr(value, "get_params"):
+        cls = type(value)
+        return f"{cls.__module__}.{cls.__qualname__}({canonical(dict(vars(value)))})"
     text = str(value)
     if " at 0x" in text:
         # an object repr with a memory address would change at every run: use its type and state
@@ -38,3 +49,19 @@ def canonical(value: Any) -> str:
         cls = type(value)
         return f"{cls.__module__}.{cls.__qualname__}({canonical(state) if state else ''})"
     return text
+
+
+def _pandas(value: Any) -> str:
+    """A pandas object by its type, shape, index, columns and a digest of its values."""
+    import pandas as pd
+
+    cls = type(value)
+    name = f"{cls.__module__}.{cls.__qualname__}"
+    if isinstance(value, (pd.DataFrame, pd.Series, pd.Index)):
+        hashes = pd.util.hash_pandas_object(value, index=not isinstance(value, pd.Index)).to_numpy()
+        digest = hashlib.sha1(hashes.tobytes()).hexdigest()
+        columns = canonical([str(column) for column in value.columns]) if isinstance(value, pd.DataFrame) else ""
+        dtypes = canonical([str(dtype) for dtype in getattr(value, "dtypes", [getattr(value, "dtype", "")])]) \
+            if isinstance(value, pd.DataFrame) else str(getattr(value, "dtype", ""))
+        return f"{name}(shape={value.shape}, columns={columns}, dtypes={dtypes}, sha1={digest})"
+    return f"{name}({value!s})"

@@ -18,21 +18,24 @@ BAD_FILES = {
         "'saver_kwargs', 'op_store_db_url', 'secret_key', 'old_secret_keys'); did you mean 'saver_type'?",
     ),
     "unknown saver type": (
-        "op_store:\n  saver_type: s3-saver\n  saver_kwargs: {root_path: /x}\n",
-        "op_store.saver_type must be one of 'file-saver', 'google-storage-saver', got 's3-saver'",
+        "op_store:\n  saver_type: azure-saver\n  saver_kwargs: {root_path: /x}\n",
+        "op_store.saver_type must be one of 'file-saver', 'google-storage-saver', 's3-saver', "
+         "'fsspec-saver', got 'azure-saver'",
     ),
     "close saver type": (
         "op_store:\n  saver_type: File_Savr\n  saver_kwargs: {root_path: /x}\n",
-        "op_store.saver_type must be one of 'file-saver', 'google-storage-saver', got 'File_Savr'; "
+        "op_store.saver_type must be one of 'file-saver', 'google-storage-saver', 's3-saver', "
+         "'fsspec-saver', got 'File_Savr'; "
         "did you mean 'file-saver'?",
     ),
     "saver type not a string": (
         "op_store:\n  saver_type: [file-saver]\n  saver_kwargs: {root_path: /x}\n",
-        "op_store.saver_type must be one of 'file-saver', 'google-storage-saver', got ['file-saver'] (list)",
+        "op_store.saver_type must be one of 'file-saver', 'google-storage-saver', 's3-saver', "
+         "'fsspec-saver', got ['file-saver'] (list)",
     ),
     "unknown runner": (
         "pipelines:\n  runner: parallel-runner\n",
-        "pipelines.runner must be one of 'sequential-runner', got 'parallel-runner'",
+        "pipelines.runner must be one of 'sequential-runner', 'thread-runner', 'dask-runner', got 'parallel-runner'",
     ),
     "unknown worker type": (
         "pipelines_workers:\n  worker_type: celery\n",

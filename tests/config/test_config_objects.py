@@ -128,9 +128,10 @@ def test_use_for_all_false_leaves_the_choice_to_pipelines_and_requests():
 
 def test_changes_after_loading_are_checked_before_building(write_config):
     config = ChariotsConfig(write_config(DOCS_YAML))
-    config.op_store_config.saver_type = "s3-saver"
+    config.op_store_config.saver_type = "azure-saver"
     with pytest.raises(ConfigError, match=r"op_store\.saver_type must be one of 'file-saver', "
-                                          r"'google-storage-saver', got 's3-saver'"):
+                                          r"'google-storage-saver', 's3-saver', "
+         "'fsspec-saver', got 'azure-saver'"):
         config.get_op_store_server()
     config.pipelines_config.pipelines.append("not a pipeline")
     with pytest.raises(ConfigError, match=r"pipelines\.pipelines\[0\] must be a chariots Pipeline, "
@@ -156,7 +157,8 @@ def test_config_error_is_a_chariots_error_and_a_value_error():
         (lambda: PipelinesConfig(pipeline_callbacks=[print]),
          r"pipelines\.pipeline_callbacks\[0\] must be a PipelineCallback, got <built-in function print>"),
         (lambda: PipelinesConfig(runner=SequentialRunner),
-         r"pipelines\.runner must be a runner name \('sequential-runner'\) or a BaseRunner instance"),
+         r"pipelines\.runner must be a runner name \('sequential-runner', 'thread-runner', 'dask-runner'\) "
+         r"or a BaseRunner instance"),
         (lambda: OpStoreConfig(server_port=0),
          r"op_store\.server_port must be a port number between 1 and 65535"),
         (lambda: WorkersConfig(worker_pool_kwargs={"redis_kwargs": {}}),

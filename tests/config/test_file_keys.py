@@ -15,7 +15,8 @@ from chariots.errors import ConfigError
          "unknown key op_store.port (allowed: 'server_host', 'server_port', 'saver_type', 'saver_kwargs', "
          "'op_store_db_url', 'secret_key', 'old_secret_keys')"),
         ("pipelines:\n  server_hots: localhost\n",
-         "unknown key pipelines.server_hots (allowed: 'runner', 'server_host', 'server_port', 'import_name'); "
+         "unknown key pipelines.server_hots (allowed: 'runner', 'server_host', 'server_port', 'import_name', "
+         "'runner_kwargs'); "
          "did you mean 'server_host'?"),
         ("pipelines_workers:\n  worker: rq\n",
          "unknown key pipelines_workers.worker (allowed: 'use_for_all', 'worker_type', 'worker_pool_kwargs'); "

@@ -65,15 +65,17 @@ def test_a_name_set_after_creation_is_found_without_being_rewritten(tmp_path):
     "build, message",
     [
         (lambda: OpStoreConfig(saver_type="File_Savr", saver_kwargs={"root_path": "/x"}),
-         "op_store.saver_type must be one of 'file-saver', 'google-storage-saver', got 'File_Savr'; "
+         "op_store.saver_type must be one of 'file-saver', 'google-storage-saver', 's3-saver', "
+         "'fsspec-saver', got 'File_Savr'; "
          "did you mean 'file-saver'?"),
         (lambda: PipelinesConfig(runner="Sequential_Runer"),
-         "pipelines.runner must be one of 'sequential-runner', got 'Sequential_Runer'; "
+         "pipelines.runner must be one of 'sequential-runner', 'thread-runner', 'dask-runner', got 'Sequential_Runer'; "
          "did you mean 'sequential-runner'?"),
         (lambda: WorkersConfig(worker_type="RQ-Pool"),
          "pipelines_workers.worker_type must be one of 'rq', got 'RQ-Pool'"),
         (lambda: OpStoreConfig(saver_type="GoogleStorage", saver_kwargs=GCS_KWARGS),
-         "op_store.saver_type must be one of 'file-saver', 'google-storage-saver', got 'GoogleStorage'"),
+         "op_store.saver_type must be one of 'file-saver', 'google-storage-saver', 's3-saver', "
+         "'fsspec-saver', got 'GoogleStorage'"),
     ],
 )
 def test_unknown_names_list_the_canonical_names(build, message):

@@ -92,24 +92,26 @@ def _predictions(url: str, times: int = 12) -> set:
             for _ in range(times)}
 
 
-def test_a_corrupt_newest_version_leaves_the_previous_one_served(fleet, caplog):
+def test_a_corrupt_newest_version_is_refused_loudly_and_the_server_says_why(fleet, caplog):
     fleet.start_op_store().start_pipelines()
     _train_save(fleet.url, [1.0, 3.0])
     _post(fleet.url, "/pipelines/train/main", {"pipeline_input": [10.0]})
     _post(fleet.url, "/pipelines/train/save")
     _corrupt_newest(fleet)
-    # a restart with no generation recorded: the newest version that loads
+    # a restart with no generation recorded: the newest version's bytes carry no valid signature
+    # any more, and bytes nobody can verify are never served, nor silently skipped
     fleet.stop("pipelines")
     fleet.start_pipelines()
-    assert _predictions(fleet.url) == {(2.0,)}
-    # a load skips it the same way, and records the version it served
-    generation = _post(fleet.url, "/pipelines/pred/load")["generation"]
+    assert requests.get(fleet.url + "/health_check", timeout=10).status_code == 200  # up, and says why
+    health = requests.get(fleet.url + "/pipelines/pred/health_check", timeout=10).json()
+    assert health["is_loaded"] is False
+    assert health["load_refused"].startswith("SignatureError: version ")
+    refused = requests.post(fleet.url + "/pipelines/pred/load", timeout=30)
+    assert refused.status_code == 403 and refused.json()["error"]["type"] == "SignatureError"
     store = OpStoreClient(fleet.op_store_url)
-    assert store.latest_generation("pred").versions["meanmodel"] == store.get_all_versions_of_op("meanmodel")[0]
-    assert generation == 1
+    assert store.latest_generation("pred") is None  # nothing recorded
     log = (fleet.logs / "pipelines.log").read_text()
-    assert "skipped version" in log and "of op 'meanmodel', which cannot be loaded" in log
-    assert requests.get(fleet.url + "/health_check", timeout=10).status_code == 200
+    assert "pipeline 'pred' kept its in-memory ops" in log
 
 
 def test_a_restart_serves_the_last_loaded_generation_not_the_newest_versions(fleet):

@@ -115,10 +115,13 @@ def test_each_training_changes_only_the_training_update_version(op_class, change
 def test_the_training_time_goes_into_the_version():
     op = MeanModel(MLMode.FIT)
     op.execute([1.0])
-    trained = Version().update(VersionType.PATCH, repr(op.last_training_time).encode())
+    # the training time, and the training's own random id: two trainings never share a version
+    stamp = f"{op.last_training_time!r}:{op._training_id}"
+    trained = Version().update(VersionType.PATCH, stamp.encode())
     expected = MeanModel.__version__ + trained
     assert op.op_version == expected
     assert op.op_version.creation_time == op.last_training_time
+    assert len(op._training_id) == 16
 
 
 def test_a_bad_training_update_version_fails_when_the_class_is_created():

@@ -73,5 +73,5 @@ def test_the_server_upgrades_at_start_and_flask_migrate_drives_the_same_scripts(
         flask_migrate.upgrade(directory=server.migrate.directory)
         engine = server.db.engine
         with engine.connect() as connection:
-            assert MigrationContext.configure(connection).get_current_revision() == "0003"
+            assert MigrationContext.configure(connection).get_current_revision() == "0004"
     server.close()

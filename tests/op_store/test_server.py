@@ -132,7 +132,8 @@ def test_a_stored_version_is_immutable(http):
 
     assert response.status_code == 409
     assert response.get_json()["error"]["type"] == "ConflictError"
-    assert "is already stored and versions are immutable" in response.get_json()["error"]["message"]
+    message = response.get_json()["error"]["message"]
+    assert "is already stored with other bytes, and versions are written once" in message
     assert http.get("/ops/my_op/versions").get_json()["versions"] == [str(first)]
     assert http.get(f"/ops/my_op/versions/{again}").data == b"first"
 

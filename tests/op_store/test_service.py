@@ -73,19 +73,31 @@ def test_saved_bytes_come_back_for_their_version(service, saver_root):
     assert saved_files(saver_root) == sorted([op_bytes_path("model", V1), op_bytes_path("model", V2)])
 
 
-def test_versions_are_listed_oldest_first_whatever_the_saving_order(service):
+def test_versions_are_listed_in_the_order_the_store_committed_them_whatever_their_clocks(service):
+    # the creation times say 300, 100, 200: the hosts' clocks, which the store's order never follows
     for saved in (V3, V1, V2):
         service.save_op_bytes("model", saved, saved.major.encode())
-    assert service.get_all_versions_of_op("model") == [V1, V2, V3]
-    assert [v.creation_time for v in service.get_all_versions_of_op("model")] == [100.0, 200.0, 300.0]
+    assert service.get_all_versions_of_op("model") == [V3, V1, V2]
+    assert [v.creation_time for v in service.get_all_versions_of_op("model")] == [300.0, 100.0, 200.0]
+    assert [state.sequence for state in service.get_op_states("model")] == sorted(
+        state.sequence for state in service.get_op_states("model"))
 
 
 def test_a_version_saved_again_is_refused_and_keeps_its_first_creation_time(service):
     assert service.save_op_bytes("model", V1, b"a") is True
     again = version("one", 999.0)
     with pytest.raises(ConflictError, match="is already stored and versions are immutable"):
-        service.save_op_bytes("model", again, b"b")
-    assert service.upload_op_bytes("model", again, b"b") is False  # a save's upload of a stored state: a no-op
+        service.save_op_bytes("model", again, b"a")
+    assert service.upload_op_bytes("model", again, b"a") is False  # a save's upload of a stored state: a no-op
+    for other in (b"b", b"ab", b""):  # other bytes under a recorded version: refused, never dropped silently
+        with pytest.raises(ConflictError) as error:
+            service.upload_op_bytes("model", again, other)
+        assert str(error.value) == (
+            f"version {str(again)!r} of op 'model' is already stored with other bytes, and versions are written "
+            "once: a new state needs a new version (nothing was changed)"
+        )
+        with pytest.raises(ConflictError):
+            service.save_op_bytes("model", again, other)
     assert service.get_op_bytes_for_version("model", V1) == b"a"
     [listed] = service.get_all_versions_of_op("model")
     assert listed.creation_time == 100.0

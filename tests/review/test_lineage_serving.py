@@ -80,7 +80,6 @@ def test_a_model_does_not_predict_behind_an_upstream_retrained_in_the_same_run(s
     assert "linearop" in str(error.value) and "pcaop" in str(error.value)
 
 
-@pytest.mark.xfail(strict=True, reason="review: a model is served with its trained-on upstream model left out")
 def test_a_serving_pipeline_leaving_out_the_trained_on_upstream_model_is_refused(store):
     train = build("train_std")[0]  # Data -> StandardizeOp (FIT_PREDICT) -> LinearOp (FIT)
     runner.run(train)
@@ -133,15 +132,17 @@ def test_loading_a_nested_pipeline_on_its_own_does_not_swap_the_model_of_the_out
         ],
         "pred_nested",
     )
-    # a server serving both (inner listed first) loads them in this order at start
-    inner.load(store)
+    # alone, the inner pipeline feeds its model raw input: the PCA it was trained behind is missing
+    with pytest.raises(VersionError, match="which the serving pipeline lacks"):
+        inner.load(store)
     outer.load(store)
     served_pca = _leaf_ops(outer)["pcaop"].op_version
 
     second = build("train")[0]  # both models retrained: the new linear regression is behind a new PCA
     runner.run(second)
     second.save(store)
-    inner.load(store)  # POST /pipelines/linear_block/load: no upstream in that pipeline, no check
+    with pytest.raises(VersionError):  # POST /pipelines/linear_block/load
+        inner.load(store)
 
     linear = _leaf_ops(outer)["linearop"]
     assert _leaf_ops(outer)["pcaop"].op_version == served_pca

@@ -71,10 +71,12 @@ def test_an_unsigned_pickle_planted_over_http_runs_no_code_and_the_server_keeps_
     assert str(refused.value).startswith(
         f"version {planted.major[:5]} of op 'logisticop' is refused: it carries no signature"
     )
-    with caplog.at_level(logging.WARNING):
-        client.load_pipeline(pred)  # the planted state is skipped, the signed one served
-    assert client.call_pipeline(pred, [[1, 2, 3, 4]]).value == [1]
-    assert client.pipeline_versions(pred)["logisticop"] != planted
+    served_before = client.pipeline_versions(pred)["logisticop"]
+    with caplog.at_level(logging.WARNING), pytest.raises(SignatureError) as load_refused:
+        client.load_pipeline(pred)  # a state nobody holding the key wrote fails the load, loudly
+    assert "it carries no signature" in str(load_refused.value)
+    assert client.call_pipeline(pred, [[1, 2, 3, 4]]).value == [1]  # the server keeps serving what it served
+    assert client.pipeline_versions(pred)["logisticop"] == served_before != planted
     assert not marker.exists()
 
 
@@ -96,7 +98,8 @@ def test_a_model_correctly_signed_with_another_key_is_refused(served, marker):
     with pytest.raises(SignatureError, match=f"^version {planted.major[:5]} of op 'logisticop' is refused: it is "
                                              "signed with a key this process does not accept"):
         store.get_op_bytes_for_version("logisticop", planted)
-    client.load_pipeline(pred)
+    with pytest.raises(SignatureError, match="signed with a key this process does not accept"):
+        client.load_pipeline(pred)
     assert client.call_pipeline(pred, [[1, 2, 3, 4]]).value == [1]
     assert not marker.exists()
 

@@ -125,6 +125,24 @@ class BaseNode(abc.ABC):
             )
         return references[0]
 
+    def split_output(self, output: Any, pipeline_name: str) -> tuple:
+        """One value per output of this node (a tuple result split over its names).
+
+        :param output: what the node returned
+        :param pipeline_name: the pipeline running it, for the message
+        :raises PipelineError: if the node returned another number of outputs than it declares
+        """
+        outputs = self._output_references
+        if len(outputs) <= 1:
+            return (output,) * len(outputs)
+        if not isinstance(output, (tuple, list)) or len(output) != len(outputs):
+            got = f"{len(output)} values" if isinstance(output, (tuple, list)) else repr(type(output))
+            raise PipelineError(
+                f"node {self.name!r} of pipeline {pipeline_name!r} declares {len(outputs)} outputs "
+                f"{[reference.reference for reference in outputs]} but returned {got}"
+            )
+        return tuple(output)
+
     @property
     def outputs_may_go_unused(self) -> bool:
         """whether a pipeline accepts that no node consumes this node's named outputs

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import Dict, Optional
+from typing import Any, Dict, Mapping, Optional, Union
 
 from chariots.pipelines.ops._base_op import BaseOp
-from chariots.versioning import Version
+from chariots.versioning import Version, VersionType
 
 
 class LoadableOp(BaseOp):
@@ -16,13 +16,26 @@ class LoadableOp(BaseOp):
     copy of the op, so it must assign new attribute values rather than mutate shared ones.
 
     A plain loadable op's state may change whenever it runs: each run records its
-    :attr:`training_lineage` (the versions of the ops it consumed), and a save stores the
-    state under the class version with a patch sub-version made from the bytes' hash, so two
-    different states never share a version.
+    :attr:`training_lineage` and :attr:`training_upstream` (what it consumed), and a save stores
+    the state under the class version whose ``training_update_version`` sub-version is fed with
+    the bytes' digest: two different states never share a version, and the same bytes always
+    get the same one. That sub-version is the ``major`` unless the class says otherwise: a change
+    of state may change what the op outputs, so models trained behind its former state are not
+    served behind the new one. Set ``training_update_version = VersionType.PATCH`` (or ``MINOR``)
+    on a class whose state changes never matter downstream (a cache, a counter).
     """
+
+    #: the sub-version a change of state changes (``major`` by default; see the class doc)
+    training_update_version: Union[VersionType, str] = VersionType.MAJOR
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        VersionType(cls.training_update_version)  # fail at class creation on a bad value
 
     #: what the op consumed when its state last changed: upstream op name -> version
     training_lineage: Optional[Dict[str, Version]] = None
+    #: the upstream graph the op's state was trained behind (see :mod:`chariots.pipelines._lineage`)
+    training_upstream: Optional[Mapping[str, Any]] = None
     _state_version: Optional[Version] = None
 
     @property
@@ -46,12 +59,23 @@ class LoadableOp(BaseOp):
         same bytes, the same version)."""
         if self.versions_itself:
             return self.op_version
-        if self._state_version is not None and self._state_bytes_hash == _digest(state_bytes):
+        digest = _digest(state_bytes)
+        if self._state_version is not None and self._state_bytes_hash == digest:
             return self._state_version
-        # only the patch changes with the state: the major (what downstream ops check) is the class's
+        # the sub-version the class names changes with the bytes: their digest is the state's identity
         code = type(self).__version__
-        patch = hashlib.sha1(f"{code.patch}:{_digest(state_bytes)}".encode("ascii")).hexdigest()
-        return Version(code.major, code.minor, patch, creation_time=time.time())
+        parts = {"major": code.major, "minor": code.minor, "patch": code.patch}
+        kind = VersionType(self.training_update_version).value
+        parts[kind] = hashlib.sha1(f"{parts[kind]}:{digest}".encode("ascii")).hexdigest()
+        return Version(parts["major"], parts["minor"], parts["patch"], creation_time=time.time())
+
+    def current_version(self) -> Version:
+        """The version of the state the op holds now: :attr:`op_version`, except for an op whose
+        class does not version its state, whose current bytes are read (what a save would store it
+        as; what a model trained behind it records)."""
+        if self.versions_itself or not self.holds_state:
+            return self.op_version
+        return self.version_for_state(self.serialize())
 
     def state_matches(self, version: Version) -> bool:
         """Whether the state just loaded is the one stored as ``version`` (versions made from the
@@ -69,18 +93,34 @@ class LoadableOp(BaseOp):
         """the version of the state the op was last loaded, saved or staged in (None: never)"""
         return self._state_version
 
-    def pin_state(self, version: Version, state_bytes: bytes, lineage: Optional[Dict[str, Version]]) -> None:
+    def pin_state(self, version: Version, state_bytes: bytes, lineage: Optional[Dict[str, Version]],
+                  upstream: Optional[Mapping[str, Any]] = None) -> None:
         """Records that the op now holds the state saved (or loaded) as ``version``.
 
         :param version: the state's version
         :param state_bytes: the state's bytes
         :param lineage: the versions of the ops the state was trained on
+        :param upstream: the upstream graph it was trained behind
         """
         self._state_version = version
         self._state_bytes_hash = _digest(state_bytes)
         self.training_lineage = dict(lineage) if lineage is not None else None
+        self.training_upstream = upstream
 
     _state_bytes_hash: Optional[str] = None
+
+    def take_state_of(self, trained: "LoadableOp") -> None:
+        """Takes the state a copy of this op reached elsewhere (a runner that ran it in another
+        process): every attribute of ``trained`` but its op callbacks, which stay this op's.
+
+        :param trained: a copy of this op, of the same class, after it ran
+        :raises TypeError: if ``trained`` is an op of another class
+        """
+        if type(trained) is not type(self):
+            raise TypeError(f"op {self.name!r} ({type(self).__name__}) cannot take the state of {trained!r}")
+        state = dict(vars(trained))
+        state.pop("_op_callbacks", None)
+        vars(self).update(state)
 
     def without_state(self) -> "LoadableOp":
         """A copy of the op that holds none of the state the op store keeps for it, for a process

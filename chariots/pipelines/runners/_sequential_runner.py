@@ -1,19 +1,18 @@
 """The default runner: one node after the other, in the calling thread."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
-from chariots.pipelines.nodes import ReservedNodes
-from chariots.pipelines.runners._base_runner import BaseRunner
+from chariots.pipelines.runners._base_runner import BaseRunner, Done, NodeExecutor
 
 if TYPE_CHECKING:
     from chariots.pipelines import Pipeline
-
-_INPUT = ReservedNodes.pipeline_input.reference
+    from chariots.pipelines.nodes import BaseNode
 
 
 class SequentialRunner(BaseRunner):
-    """Runs every node of a pipeline one after the other in a single thread."""
+    """Runs every node of a pipeline one after the other in a single thread, in the pipeline's
+    :meth:`~chariots.pipelines.Pipeline.execution_order`."""
 
     def run(self, pipeline: "Pipeline", pipeline_input: Optional[Any] = None) -> Any:
         """Runs a pipeline on an input and returns its output.
@@ -22,15 +21,21 @@ class SequentialRunner(BaseRunner):
         :param pipeline_input: the value given to the nodes reading ``__pipeline_input__``
         :returns: the pipeline's output, if it has one
         """
-        callbacks = pipeline.pipeline_callbacks
-        for callback in callbacks:
-            callback.before_execution(pipeline, pipeline_input)
-        results = {_INPUT: pipeline_input}
-        execute_node = pipeline.execute_node
-        for node in pipeline.execution_order():
-            execute_node(node, results, self)
-        results.pop(_INPUT, None)
-        output = pipeline.extract_results(results)
-        for callback in callbacks:
-            callback.after_execution(pipeline, pipeline_input, output)
-        return output
+        return self.run_with(_IN_THIS_THREAD, pipeline, pipeline_input)
+
+    def __repr__(self) -> str:
+        return "SequentialRunner()"
+
+
+class InThreadExecutor(NodeExecutor):
+    """Executes a node at once, in the thread asking for it."""
+
+    def submit(self, pipeline: "Pipeline", node: "BaseNode", args: List[Any]) -> Done:
+        """Runs the node now; returns its output or its error, done."""
+        try:
+            return Done(node.execute(args, None))
+        except Exception as error:
+            return Done(error=error)
+
+
+_IN_THIS_THREAD = InThreadExecutor()
