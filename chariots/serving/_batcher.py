@@ -24,14 +24,21 @@ from __future__ import annotations
 
 import _thread
 import threading
+import time
 from collections import deque
-from typing import Any, Callable, Deque, Generic, List, Optional, Sequence, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Generic, List, Optional, Sequence, Tuple, TypeVar
 
+from chariots._response import PipelineResponse
 from chariots._wire import with_public_message
 from chariots.errors import BadRequestError, OverloadedError, PipelineError, ServiceUnavailableError
 from chariots.pipelines import Batch, Batching
 
-__all__ = ["Batcher", "batch_rows", "split_answers"]
+if TYPE_CHECKING:
+    from chariots.pipelines import Pipeline
+    from chariots.pipelines.runners import BaseRunner
+    from chariots.serving._observing import ServiceObserver
+
+__all__ = ["Batcher", "batch_rows", "split_answers", "served_batcher"]
 
 P = TypeVar("P")
 
@@ -119,11 +126,13 @@ class Batcher(Generic[P]):
                 returning one answer per row
     :param pin: called once per batch, in the thread that runs it; what it returns is given to
                 every ``run`` of that batch and returned with each of its answers
+    :param observer: counts the calls refused as overloaded (None: nothing counts them)
     """
 
     def __init__(self, policy: Batching, pipeline_name: str, run: Callable[[P, Batch], Any],
-                 pin: Callable[[], P]):
+                 pin: Callable[[], P], observer: Optional["ServiceObserver"] = None):
         self.policy = policy
+        self.observer = observer
         self.pipeline_name = pipeline_name
         self._run = run
         self._pin = pin
@@ -170,6 +179,17 @@ class Batcher(Generic[P]):
                 return call.result()
         self._lead(call)
         return call.result()
+
+    def respond(self, pipeline_input: Any) -> PipelineResponse:
+        """:meth:`submit`, answered as a :class:`~chariots._response.PipelineResponse` carrying the
+        versions of the batch's pin (a served batcher's pin: a snapshot and its versions)."""
+        try:
+            value, (_, versions) = self.submit(pipeline_input)
+        except OverloadedError:
+            if self.observer is not None:
+                self.observer.overloaded(self.pipeline_name)
+            raise
+        return PipelineResponse(value, dict(versions))
 
     # ------------------------------------------------------------------ waiting
 
@@ -271,3 +291,27 @@ class Batcher(Generic[P]):
         failure = with_public_message(ServiceUnavailableError(f"{message}: {type(error).__name__}: {error}"), message)
         failure.__cause__ = error
         return failure
+
+
+def served_batcher(pipeline: "Pipeline", runner: Callable[[], "BaseRunner"],
+                   observer: "ServiceObserver") -> "Batcher[Tuple[Pipeline, Dict[str, Any]]]":
+    """The batcher of a served batched pipeline: each batch runs, with the service's current
+    ``runner()``, on one snapshot of the pipeline (so every answer of a batch carries the versions
+    of the one generation that computed it), and each run is counted by ``observer``."""
+    name = pipeline.name
+
+    def pin() -> Tuple["Pipeline", Dict[str, Any]]:
+        snapshot = pipeline.snapshot()
+        return snapshot, {node.name: version for node, version in snapshot.get_pipeline_versions().items()}
+
+    def run(pinned: Tuple["Pipeline", Dict[str, Any]], batch: Batch) -> Any:
+        started = time.perf_counter()
+        try:
+            value = runner().run(pinned[0], batch)
+        except BaseException as error:
+            observer.ran(name, None, time.perf_counter() - started, error, batch=batch)
+            raise
+        observer.ran(name, None, time.perf_counter() - started, batch=batch)
+        return value
+
+    return Batcher(pipeline.batching, name, run, pin, observer)

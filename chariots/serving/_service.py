@@ -10,18 +10,16 @@ import logging
 import os
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from chariots._response import JobStatus, PipelineResponse
 from chariots._wire import public_reason
-from chariots.errors import (
-    ConfigError, NotFoundError, OverloadedError, ServiceUnavailableError, SignatureError, VersionError,
-)
-from chariots.pipelines import Batch, Pipeline
+from chariots.errors import ConfigError, NotFoundError, ServiceUnavailableError, SignatureError, VersionError
+from chariots.pipelines import Pipeline
 from chariots.pipelines.callbacks import PipelineCallback
 from chariots.pipelines.runners import BaseRunner, SequentialRunner
 from chariots.serving import _generations
-from chariots.serving._batcher import Batcher, batch_rows
+from chariots.serving._batcher import Batcher, batch_rows, served_batcher
 from chariots.serving._contract import input_checker
 from chariots.serving._observing import ServiceObserver
 
@@ -99,7 +97,7 @@ class PipelinesService:
             if checker is not None:
                 self._input_checkers[pipeline.name] = checker
             if pipeline.batching is not None:
-                self._batchers[pipeline.name] = self._batcher_of(pipeline)
+                self._batchers[pipeline.name] = served_batcher(pipeline, lambda: self.runner, self.observer)
 
     def start(self) -> None:
         """Loads every pipeline from the op store: the generation the last ``load`` recorded, else
@@ -202,17 +200,12 @@ class PipelinesService:
 
         A run that trains an op holds the pipeline's lock, so a save never reads an op half-way
         through its training (its version, bytes and lineage stay one state). A batched pipeline's
-        call runs with the calls other threads make meanwhile (see :mod:`chariots.serving._batcher`).
+        call runs with the calls other threads make meanwhile (:mod:`chariots.serving._batcher`).
         """
         served = self.get_pipeline(pipeline_name)
         batcher = self._batchers.get(pipeline_name)
         if batcher is not None:
-            try:
-                value, (_, versions) = batcher.submit(pipeline_input)
-            except OverloadedError:
-                self.observer.overloaded(pipeline_name)
-                raise
-            return PipelineResponse(value, dict(versions))
+            return batcher.respond(pipeline_input)
         if served.trains:
             with self._locks[pipeline_name]:
                 response = self._run(pipeline_name, served.snapshot(), pipeline_input)
@@ -235,26 +228,6 @@ class PipelinesService:
         trained = versions if pipeline.trains else None
         self.observer.ran(pipeline_name, trained, time.perf_counter() - started)
         return PipelineResponse(value, versions)
-
-    def _batcher_of(self, pipeline: Pipeline) -> Batcher:
-        name = pipeline.name
-
-        def pin() -> Tuple[Pipeline, Dict[str, Any]]:
-            # one snapshot per batch: every answer of a batch comes from one generation
-            snapshot = pipeline.snapshot()
-            return snapshot, _versions_of(snapshot)
-
-        def run(pinned: Tuple[Pipeline, Dict[str, Any]], batch: Batch) -> Any:
-            started = time.perf_counter()
-            try:
-                value = self.runner.run(pinned[0], batch)
-            except BaseException as error:
-                self.observer.ran(name, None, time.perf_counter() - started, error, batch=batch)
-                raise
-            self.observer.ran(name, None, time.perf_counter() - started, batch=batch)
-            return value
-
-        return Batcher(pipeline.batching, name, run, pin)
 
     def call_pipeline(
         self, pipeline_name: str, pipeline_input: Any = None, use_worker: Optional[bool] = None
