@@ -210,7 +210,9 @@ class FlatGraph:
         if len(input_feeds) == 1:
             return input_feeds[0]
         # a nested pipeline fed by several outputs takes them as one list: a node of its own
-        self._leaves.append(_Leaf(where.rsplit(" > ", 1)[-1], "nested-input", NESTED_INPUT, "",
+        # identified by what it is, not by the nested pipeline's name (training and serving may
+        # name their nested pipelines differently)
+        self._leaves.append(_Leaf(PIPELINE_INPUT, "nested-input", NESTED_INPUT, "",
                                   f"input of pipeline {where!r}", list(input_feeds)))
         return (len(self._leaves) - 1, "0")
 

@@ -225,5 +225,6 @@ class GenerationFollower:
             self.problems[pipeline_name] = reason
             return None
         logger.info("pipeline %r serves generation %d (%s)", pipeline_name, generation.number,
-                    ", ".join(f"{op} {version.major[:5]}" for op, version in sorted(generation.versions.items())))
+                    ", ".join(f"{op} {version.major[:5] if version is not None else '(no state)'}"
+                              for op, version in sorted(generation.versions.items())))
         return generation.number
