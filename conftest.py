@@ -1,9 +1,20 @@
-"""Names the package's docstring examples use, given to ``--doctest-modules`` runs."""
+"""Names the package's docstring examples use, given to ``--doctest-modules`` runs; and a key
+folder of the run's own for the key files of the embedded stores tests and examples create."""
+import os
 import pathlib
 
 import pytest
 
 PACKAGE = pathlib.Path(__file__).parent / "chariots"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _run_key_home(tmp_path_factory):
+    """Embedded stores keep their key files in the user's key folder: this run's are its own
+    (workers and servers the tests start inherit it), not the home folder's."""
+    if "CHARIOTS_KEY_HOME" not in os.environ:
+        os.environ["CHARIOTS_KEY_HOME"] = str(tmp_path_factory.mktemp("key-home"))
+    yield
 
 
 @pytest.fixture(autouse=True)

@@ -99,7 +99,10 @@ def _ops():
         def load(self, serialized_object):
             self.count = json.loads(serialized_object)["count"]
 
-        return {"__init__": __init__, "execute": execute, "serialize": serialize, "load": load}
+        # a count changes nothing of what flows downstream: its changes only touch the patch
+        # (plain LoadableOps change their major by default since issue 18; older code ignores it)
+        return {"__init__": __init__, "execute": execute, "serialize": serialize, "load": load,
+                "training_update_version": VersionType.PATCH}
 
     for index in range(3):
         define(f"Counter{index}", LoadableOp, counter_fields())

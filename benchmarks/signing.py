@@ -12,16 +12,19 @@
 
    and the check alone, on bytes already in memory (``unsign_state_parts`` then ``op.load``, vs
    ``op.load``). Goal: at most 1.1x.
-2. The iris models (PCA and LogisticRegression): load time with ``SkopsSerializer`` vs
+2. The MACs that could sign it, alone over the same 100 MB in memory: HMAC-SHA256 (one stream),
+   keyed BLAKE2b, keyed BLAKE3 on one thread and as ``chariots._mac`` runs it (a few threads), and
+   the earlier manifest of per-chunk AES-GMAC tags (still checked for states it signed).
+3. The iris models (PCA and LogisticRegression): load time with ``SkopsSerializer`` vs
    ``DillSerializer``.
 
 Rounds alternate between the two sides and the medians are compared. Run from the repository root:
 ``python -m benchmarks.signing [--rounds N]``; nothing is asserted.
 
-A state's signature is an HMAC-SHA256 of its manifest: an AES-GMAC tag of each 4 MiB chunk,
-computed on every core (see ``chariots/_manifest.py``). Before, it was one HMAC-SHA256 over the 100 MB, a single
-stream of ~58-74 ms on the 2-core development machine, as long as half the load: 1.55x-2.05x in
-memory and 1.33x through the embedded store.
+A state's signature is keyed BLAKE3 of its bytes (``chariots/_mac.py``). Before, it was an
+HMAC-SHA256 of a manifest of AES-GMAC tags (``chariots/_manifest.py``), and before that one
+HMAC-SHA256 over the 100 MB, a single stream of ~50-74 ms on the 2-core development machine, as
+long as a quarter to a half of the load.
 """
 from __future__ import annotations
 
@@ -128,6 +131,35 @@ def big_model(rounds: int) -> None:
     _report("in memory (check only):", *_medians(checked, unchecked, rounds))
 
 
+def macs(rounds: int) -> None:
+    import hashlib
+    import hmac
+    import secrets
+
+    from blake3 import blake3
+
+    from chariots import _mac
+    from chariots._manifest import manifest
+
+    data = np.random.default_rng(1).bytes(MODEL_BYTES)
+    key = secrets.token_bytes(32)
+    alternatives = {
+        "HMAC-SHA256": lambda: hmac.new(key, data, hashlib.sha256).digest(),
+        "keyed BLAKE2b": lambda: hashlib.blake2b(data, key=key).digest(),
+        "keyed BLAKE3, 1 thread": lambda: blake3(data, key=key).digest(),
+        "keyed BLAKE3, chariots._mac": lambda: _mac.tag(key, data, b""),
+        "AES-GMAC manifest (earlier)": lambda: manifest(key, secrets.token_bytes(8), data),
+    }
+    for name, function in alternatives.items():
+        times = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            function()
+            times.append(time.perf_counter() - start)
+        median = statistics.median(times)
+        print(f"MAC over 100 MB, {name:<29} {median * 1000:7.1f} ms  ({MODEL_BYTES / median / 1e9:5.2f} GB/s)")
+
+
 def iris_models(rounds: int = 200) -> None:
     x, y = datasets.load_iris(return_X_y=True)
     with warnings.catch_warnings():
@@ -144,5 +176,7 @@ def iris_models(rounds: int = 200) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=25)  # fewer swing the HTTP row by +-5 %
-    big_model(parser.parse_args().rounds)
+    arguments = parser.parse_args()
+    big_model(arguments.rounds)
+    macs(max(5, arguments.rounds // 3))
     iris_models()

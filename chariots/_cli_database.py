@@ -56,4 +56,16 @@ def safe_url(db_url: str) -> str:
     try:
         return make_url(db_url).render_as_string(hide_password=True)
     except Exception:
-        return "<the given database URL>"
+        return masked_url(db_url)
+
+
+def masked_url(text: str) -> str:
+    """A URL that may not parse, with whatever stands between ``://`` and the last ``@`` of its
+    authority (a user and password) masked: ``postgresql://***@db:5432/x``."""
+    scheme, separator, rest = str(text).partition("://")
+    if not separator:
+        return "***" if "@" in scheme else scheme
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = "***@" + authority.rpartition("@")[2]
+    return f"{scheme}://{authority}{slash}{path}"

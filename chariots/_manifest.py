@@ -1,4 +1,14 @@
-"""The manifest of a model state: what its signature covers, computed on every core.
+"""The two earlier signature formats, still checked so that the states they signed load; nothing
+is signed with them any more (see :mod:`chariots._mac` for the scheme that replaced them).
+
+A state of the first format ends with ``.`` and the HMAC-SHA256 of its bytes (itsdangerous'
+format, :data:`HMAC_TAIL_BYTES`); a state of the second with ``~``, a nonce and the HMAC-SHA256 of
+its *manifest* (:data:`STATE_TAIL_BYTES`), as described below. Both tails are base64 text, and
+base64 leaves spare bits in the last character of a field whose length is not a multiple of
+three bytes: only the canonical spelling (the one the encoder writes, spare bits zero) is taken,
+so a signature has one accepted spelling.
+
+The manifest format:
 
 A state of 100 MB is checked before every load, and one HMAC-SHA256 over its bytes, a single
 stream at ~1.4 GB/s, takes as long as half the load itself on a two-core machine. So the bytes are
@@ -21,7 +31,6 @@ from __future__ import annotations
 
 import base64
 import os
-import secrets
 import struct
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -66,11 +75,6 @@ def _chunk_pool() -> ThreadPoolExecutor:
         return _pool
 
 
-def new_nonce() -> bytes:
-    """A fresh random nonce for one signature."""
-    return secrets.token_bytes(NONCE_BYTES)
-
-
 def manifest(chunk_key: bytes, nonce: bytes, data: Buffer) -> bytes:
     """The manifest of ``data``: a header, its length, the chunk size, the nonce and the AES-GMAC
     tag of each chunk under ``chunk_key`` (32 bytes) with the nonce and the chunk's index.
@@ -90,12 +94,18 @@ def manifest(chunk_key: bytes, nonce: bytes, data: Buffer) -> bytes:
 
 
 def encode_tail(nonce: bytes, signature: bytes) -> bytes:
-    """The end of a signed state: the mark, the nonce and the manifest's signature."""
+    """The end of a state signed in the manifest format: the mark, the nonce and the manifest's
+    signature (what a verifier reads back; tests use it to write states of that format)."""
     return b"".join([MANIFEST_MARK, base64.urlsafe_b64encode(nonce).rstrip(b"="), signature])
 
 
-def _is_base64(characters: bytes, length: int) -> bool:
-    return len(characters) == length and characters.replace(b"-", b"").replace(b"_", b"").isalnum()
+def _canonical_base64(characters: bytes, length: int) -> bool:
+    """Whether ``characters`` is the one spelling the base64url encoder gives of what it decodes to."""
+    if len(characters) != length or not characters.replace(b"-", b"").replace(b"_", b"").isalnum() \
+            or not characters.isascii():
+        return False
+    decoded = base64.urlsafe_b64decode(characters + b"=" * (-length % 4))
+    return base64.urlsafe_b64encode(decoded).rstrip(b"=") == characters
 
 
 def parse_tail(tail: bytes) -> Optional[Tuple[bytes, bytes]]:
@@ -103,7 +113,7 @@ def parse_tail(tail: bytes) -> Optional[Tuple[bytes, bytes]]:
     if len(tail) != STATE_TAIL_BYTES or tail[:1] != MANIFEST_MARK:
         return None
     nonce, signature = tail[1:1 + _NONCE_CHARS], tail[1 + _NONCE_CHARS:]
-    if not (_is_base64(nonce, _NONCE_CHARS) and _is_base64(signature, SIGNATURE_CHARS)):
+    if not (_canonical_base64(nonce, _NONCE_CHARS) and _canonical_base64(signature, SIGNATURE_CHARS)):
         return None
     return base64.urlsafe_b64decode(nonce + b"="), signature
 
@@ -111,12 +121,12 @@ def parse_tail(tail: bytes) -> Optional[Tuple[bytes, bytes]]:
 def hmac_signature(blob: Buffer) -> Optional[bytes]:
     """The HMAC-SHA256 ending a blob signed over its bytes, or None when ``blob`` does not end so."""
     end = bytes(memoryview(blob).cast("B")[-HMAC_TAIL_BYTES:])
-    if len(end) == HMAC_TAIL_BYTES and end[:1] == HMAC_MARK and _is_base64(end[1:], SIGNATURE_CHARS):
+    if len(end) == HMAC_TAIL_BYTES and end[:1] == HMAC_MARK and _canonical_base64(end[1:], SIGNATURE_CHARS):
         return end[1:]
     return None
 
 
-def looks_signed(blob: Buffer) -> bool:
-    """Whether a blob ends with something shaped like a signature: a manifest's or an HMAC's."""
+def looks_signed_before(blob: Buffer) -> bool:
+    """Whether a blob ends with a tail of one of the earlier formats: a manifest's or an HMAC's."""
     end = bytes(memoryview(blob).cast("B")[-STATE_TAIL_BYTES:])
     return parse_tail(end) is not None or hmac_signature(end) is not None

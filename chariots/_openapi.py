@@ -37,10 +37,12 @@ ERROR_SCHEMA: Dict[str, Any] = {
 _ERRORS = {
     400: "bad request: the message names the field or parameter (or the server has no op store)",
     401: "missing or wrong bearer token",
+    403: "sent by a web page of another origin (its Origin or Sec-Fetch-Site header)",
     404: "unknown pipeline, op, version or job",
     405: "method not allowed",
     409: "version conflict (VersionError): a model was not trained on its upstream's version",
     413: "request body too large",
+    415: "a JSON body sent without 'Content-Type: application/json'",
     500: "an op or the server failed: the message names the node",
     503: "a backing service (op store, database, Redis) cannot be reached",
 }
@@ -111,6 +113,10 @@ def _operation(route: Route, operation_id: str, path_names: List[str], secured: 
     body = _body(route, input_schema)
     if body is not None:
         errors |= {400, 413}
+    if route.method != "GET":  # the edge checks of chariots._http: Origin, and a JSON body's content type
+        errors |= {403} if route.raw_body else {403, 415}
+    if route.endpoint != "health_check":  # the Host allow-list
+        errors.add(400)
     for status in sorted(errors):
         responses[str(status)] = {"description": _ERRORS[status], "content": _content(_JSON, ERROR_SCHEMA)}
     operation: Dict[str, Any] = {"operationId": operation_id, "summary": route.summary, "responses": responses}

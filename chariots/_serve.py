@@ -251,9 +251,12 @@ def serve_with_gunicorn(
             except Exception as error:  # gunicorn stops every worker on this error instead of respawning
                 raise AppImportError(f"the {what} cannot start: {type(error).__name__}: {error}") from error
 
+    arbiter = os.getpid()
     try:
         _Application().run()
     except SystemExit as exit_:
+        if os.getpid() != arbiter:  # a worker forked inside run(): its status is gunicorn's to read
+            raise  # (turned into 1 here, an app that cannot load was respawned forever)
         if exit_.code not in (None, 0):
             raise ConfigError(f"the {what} stopped: gunicorn exited with status {exit_.code} (see its log above)") \
                 from None
@@ -305,7 +308,7 @@ def op_store_app(config: Any, auth_token: Optional[str] = None) -> Any:
     ``auth_token`` when one is given."""
     import inspect
 
-    if not auth_token:
+    if auth_token is None:
         server = config.get_server()
     elif "auth_token" in inspect.signature(config.get_server).parameters:
         server = config.get_server(auth_token=auth_token)
@@ -334,5 +337,5 @@ def give_jobs_the_worker_settings(op_store_config: Any, op_store_auth_token: Opt
     if op_store_config.secret_key is not None:
         os.environ[SECRET_KEY_ENV] = op_store_config.secret_key
         os.environ[OLD_SECRET_KEYS_ENV] = ",".join(op_store_config.old_secret_keys or ())
-    if op_store_auth_token:
+    if op_store_auth_token is not None:
         os.environ["CHARIOTS_OP_STORE_AUTH_TOKEN"] = op_store_auth_token

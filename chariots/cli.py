@@ -94,9 +94,21 @@ def _port_option(what: str):
     )
 
 
+def _checked_token(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[str]:
+    """A token option: None when neither given nor set, never empty (an empty token is no "auth off")."""
+    envvar = param.envvar if isinstance(param.envvar, str) else None
+    if value is None and envvar is not None and envvar in os.environ:  # click takes an empty variable for none
+        raise click.BadParameter(f"the environment variable {envvar} is set but empty: give it the token, or unset "
+                                 "it to serve without auth", ctx, param)
+    if value is not None and not value.strip():
+        raise click.BadParameter("is empty: give the token (any non-empty string clients send as 'Authorization: "
+                                 "Bearer <token>'), or leave the option out", ctx, param)
+    return value
+
+
 def _auth_option(envvar: str):
     return click.option(
-        "--auth-token", envvar=envvar, metavar="TOKEN", default=None,
+        "--auth-token", envvar=envvar, metavar="TOKEN", default=None, callback=_checked_token,
         help=f"Require 'Authorization: Bearer TOKEN' on every request but health checks (env: {envvar}).",
     )
 
@@ -104,15 +116,26 @@ def _auth_option(envvar: str):
 _OP_STORE_TOKEN = "CHARIOTS_OP_STORE_AUTH_TOKEN"
 
 
-def _serving_options(command: Callable) -> Callable:
+def _serving_options(threads: Optional[int] = 4) -> Callable[[Callable], Callable]:
     """--workers, --threads and --timeout of the production server (gunicorn)."""
-    for name, default, text in reversed([
-        ("--workers", 1, "Worker processes (each builds its own app; all follow each load)."),
-        ("--threads", None, "Threads of each worker process [default: 4; for batched pipelines, up to 64]."),
-        ("--timeout", 60, "Seconds after which a stalled request's worker is restarted."),
-    ]):
-        command = click.option(name, type=click.IntRange(1), default=default, show_default=True, help=text)(command)
-    return command
+    def add(command: Callable) -> Callable:
+        for name, default, text in reversed([
+            ("--workers", 1, "Worker processes (each builds its own app; all follow each load)."),
+            ("--threads", threads, "Threads of each worker process (a connection that sends nothing holds one "
+                                   "for at most 5 s, then waits without one and is dropped)."
+                                   + ("" if threads else " [default: 4; a batched pipeline's: one per row of its "
+                                                         "batch, up to 64]")),
+            ("--timeout", 60, "Seconds after which a stalled request's worker is restarted."),
+        ]):
+            command = click.option(name, type=click.IntRange(1), default=default, show_default=True,
+                                   help=text)(command)
+        return command
+
+    return add
+
+
+#: the op store's threads: every request is short I/O, and idle connections must not starve the rest
+_OP_STORE_THREADS = 64
 
 
 def _serve(app_factory: Callable[[], Any], host: str, port: int, what: str, serving: Dict[str, int],
@@ -197,7 +220,7 @@ def new(no_input: bool, output_dir: str, extra_context: Dict[str, str], overwrit
 @_host_option("op_store.server_host")
 @_port_option("op_store.server_port")
 @_auth_option(_OP_STORE_TOKEN)
-@_serving_options
+@_serving_options(threads=_OP_STORE_THREADS)
 def op_store(
     config_file: Optional[str], host: Optional[str], port: Optional[int], auth_token: Optional[str], **serving: int
 ) -> None:
@@ -236,10 +259,10 @@ def op_store(
 @_port_option("pipelines.server_port")
 @_auth_option("CHARIOTS_PIPELINES_AUTH_TOKEN")
 @click.option(
-    "--op-store-auth-token", envvar=_OP_STORE_TOKEN, metavar="TOKEN", default=None,
+    "--op-store-auth-token", envvar=_OP_STORE_TOKEN, metavar="TOKEN", default=None, callback=_checked_token,
     help=f"The op store's token, when it requires one (env: {_OP_STORE_TOKEN}).",
 )
-@_serving_options
+@_serving_options(threads=None)  # 4, or for batched pipelines one per row of a batch (up to 64)
 def pipelines(
     config_file: Optional[str],
     pipeline_references: Tuple[str, ...],
@@ -258,11 +281,23 @@ def pipelines(
     config = _load_config(config_file)
     config.pipelines_config.pipelines.extend(_import_pipelines(pipeline_references))
     config.pipelines_config.check()  # e.g. two pipelines of the same name
-    server_kwargs = {"auth_token": auth_token} if auth_token else {}
+    server_kwargs = {"auth_token": auth_token} if auth_token is not None else {}
     pipelines_config = config.pipelines_config
     serving["pipelines"] = pipelines_config.pipelines  # a batched one gets threads enough for its calls to meet
-    _serve(lambda: config.get_pipelines_server(op_store_auth_token=op_store_auth_token, **server_kwargs),
-           host or pipelines_config.host, port or pipelines_config.port, "pipelines server", serving, auth_token)
+
+    def build() -> Any:
+        from chariots.errors import AuthenticationError, ConfigError
+
+        try:
+            return config.get_pipelines_server(op_store_auth_token=op_store_auth_token, **server_kwargs)
+        except AuthenticationError as error:  # a configuration error, not an op store to wait for
+            raise ConfigError(
+                f"the op store refused this server's token (401): give `chariots pipelines` the op store's token "
+                f"with --op-store-auth-token or {_OP_STORE_TOKEN} ({error})"
+            ) from None
+
+    _serve(build, host or pipelines_config.host, port or pipelines_config.port, "pipelines server", serving,
+           auth_token)
 
 
 @cli.command(context_settings=_CONTEXT_SETTINGS, short_help="Run a worker for asynchronous calls.")
@@ -279,7 +314,7 @@ def pipelines(
     "(default: the pool's, 60).",
 )
 @click.option(
-    "--op-store-auth-token", envvar=_OP_STORE_TOKEN, metavar="TOKEN", default=None,
+    "--op-store-auth-token", envvar=_OP_STORE_TOKEN, metavar="TOKEN", default=None, callback=_checked_token,
     help=f"The op store's token, for the jobs that load and save models (env: {_OP_STORE_TOKEN}).",
 )
 def workers(
@@ -363,7 +398,8 @@ def db_upgrade(config_file: Optional[str], db_url: Optional[str], revision: str)
             make_url(db_url)
         except ArgumentError:
             raise click.BadParameter(
-                f"{db_url!r} is not a SQLAlchemy URL, e.g. sqlite:////tmp/op_store.db",
+                f"{_safe_url(db_url)!r} is not a SQLAlchemy URL, e.g. sqlite:////tmp/op_store.db or "
+                "postgresql+psycopg://user:password@host:5432/database (its user and password are not shown)",
                 param_hint="'--db-url'",
             ) from None
     _upgrade(db_url, revision)
@@ -378,10 +414,11 @@ def db_upgrade(config_file: Optional[str], db_url: Optional[str], revision: str)
 @click.option("--yes", is_flag=True, help="Sign them (without it, only list what would be signed).")
 def sign_store(config_file: Optional[str], yes: bool) -> None:
     """Sign, under the configured key (op_store.secret_key, else CHARIOTS_SECRET_KEY, else the
-    user's key file), the states of an op store that carry no signature: those a store kept from
-    before Chariots signed them. Signing vouches for them (every process holding the key will
-    unpickle them): run it once, op store stopped, on a store only trusted processes wrote to.
-    States signed under another key are left as they are.
+    existing file CHARIOTS_SECRET_KEY_FILE names; it never makes one), the states an unsigning
+    release wrote to an op store: those recorded before signing was enabled on it that carry no
+    signature. A state written later without a signature was written without the key: it is
+    listed, never signed. Signing vouches for them (every process holding the key will unpickle
+    them): run it once, right after upgrading, op store stopped, and read the list first.
     """
     if config_file is None:
         raise click.UsageError("--config is required: sign-store needs the op store's saver and database")

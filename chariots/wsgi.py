@@ -43,12 +43,17 @@ def op_store_app(config_file: Optional[str] = None, auth_token: Optional[str] = 
 
     :param config_file: the YAML config (default: the ``CHARIOTS_CONFIG`` environment variable)
     :param auth_token: the bearer token to require (default: ``CHARIOTS_OP_STORE_AUTH_TOKEN``)
-    :raises ConfigError: if no config is given, or it is invalid (naming the key)
+    :raises ConfigError: if no config is given, or it is invalid (naming the key), or a token is
+                         empty (given, or set in the environment: an empty token is no "auth off")
     """
+    from chariots._http import checked_token_setting, environment_token
     from chariots._serve import op_store_app as build
     from chariots._serve import warn_if_listening_openly
 
-    token = auth_token or os.environ.get("CHARIOTS_OP_STORE_AUTH_TOKEN") or None
+    if auth_token is not None:
+        token = checked_token_setting(auth_token, "op_store_app(auth_token=...)")
+    else:
+        token = environment_token("CHARIOTS_OP_STORE_AUTH_TOKEN")
     app = build(_config(config_file).op_store_config, token)
     warn_if_listening_openly("op store", token)  # gunicorn's listeners, inherited by this worker
     return app
@@ -60,8 +65,10 @@ def pipelines_app(config_file: Optional[str] = None, pipelines: Optional[Sequenc
 
     :param config_file: the YAML config (default: the ``CHARIOTS_CONFIG`` environment variable)
     :param pipelines: the references (default: ``CHARIOTS_PIPELINES``, comma-separated)
-    :raises ConfigError: if no config or no pipelines are given, or one cannot be imported
+    :raises ConfigError: if no config or no pipelines are given, or one cannot be imported, or a
+                         token variable is set but empty
     """
+    from chariots._http import environment_token
     from chariots._serve import import_pipelines
 
     references = list(pipelines or [part.strip() for part in os.environ.get(PIPELINES_VARIABLE, "").split(",")
@@ -73,9 +80,9 @@ def pipelines_app(config_file: Optional[str] = None, pipelines: Optional[Sequenc
     config = _config(config_file)
     config.pipelines_config.pipelines.extend(import_pipelines(references))
     config.pipelines_config.check()
-    token = os.environ.get("CHARIOTS_PIPELINES_AUTH_TOKEN") or None
+    token = environment_token("CHARIOTS_PIPELINES_AUTH_TOKEN")
     server = config.get_pipelines_server(
-        op_store_auth_token=os.environ.get("CHARIOTS_OP_STORE_AUTH_TOKEN") or None,
+        op_store_auth_token=environment_token("CHARIOTS_OP_STORE_AUTH_TOKEN"),
         **({"auth_token": token} if token else {}),
     )
     from chariots._serve import warn_if_listening_openly

@@ -158,7 +158,7 @@ class OpStoreConfig(_ServerAddress):
         from chariots.op_store import OpStoreClient
 
         keys = {"secret_key": self.secret_key, "old_secret_keys": self.old_secret_keys}
-        if auth_token:
+        if auth_token is not None:  # an empty token is refused by the client, never taken for none
             return OpStoreClient(self.url, auth_token=auth_token, **keys)
         return OpStoreClient(self.url, **keys)
 

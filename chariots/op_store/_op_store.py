@@ -6,7 +6,7 @@ import functools
 import inspect
 import logging
 import os
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from flask import Flask, Response, request
 from werkzeug.routing import PathConverter
@@ -77,6 +77,8 @@ class OpStoreServer:
     :param auth_token: when given, every route but ``/health_check`` requires the header
                        ``Authorization: Bearer <auth_token>``
     :param max_content_length: the largest request body accepted, in bytes (None: no limit)
+    :param allowed_hosts: the host names requests may name in their ``Host`` header (None: loopback
+                          names on a loopback address, any elsewhere; see :mod:`chariots._http`)
     :param start: upgrade the database schema now (the default); with False, call :meth:`start`
     :param metrics: count and time requests and serve them at ``GET /metrics`` (Prometheus text
                     format; see :mod:`chariots._metrics`)
@@ -94,6 +96,7 @@ class OpStoreServer:
         max_content_length: Optional[int] = DEFAULT_MAX_CONTENT_LENGTH,
         start: bool = True,
         metrics: bool = True,
+        allowed_hosts: Optional[List[str]] = None,
         metrics_open: bool = False,
         log_format: Optional[str] = None,
     ):
@@ -103,8 +106,9 @@ class OpStoreServer:
         self._auth_token = _http.checked_token_setting(auth_token, "OpStoreServer(auth_token=...)")
         self._metrics = (metrics, metrics_open)
         _logging.configure(log_format)
-        self.flask = Flask("OpStoreServer", root_path=os.path.dirname(os.path.abspath(__file__)))
+        self.flask = Flask("OpStoreServer", root_path=os.path.dirname(os.path.abspath(__file__)), static_folder=None)
         self.flask.config["MAX_CONTENT_LENGTH"] = max_content_length
+        self.flask.config[_http.ALLOWED_HOSTS_CONFIG] = _http.checked_allowed_hosts(allowed_hosts, "allowed_hosts")
         self._flask_db, self._migrate = _flask_extensions(self.flask, self.service.database)
         self._add_routes()
         if start:

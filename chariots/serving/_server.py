@@ -41,6 +41,12 @@ class _JSONProvider(DefaultJSONProvider):
         except TypeError:
             return DefaultJSONProvider.default(o)
 
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        try:
+            return super().dumps(obj, allow_nan=False, **kwargs)
+        except ValueError:  # a NaN or an infinity, which JSON has not: they travel as null
+            return super().dumps(_http.finite(self.loads(super().dumps(obj, **kwargs))), **kwargs)
+
 
 def _service_attribute(name: str, doc: str) -> property:
     """A server attribute that is the service's (``server.runner`` is ``server.service.runner``)."""
@@ -75,6 +81,8 @@ class PipelinesServer(flask.Flask):
     :param auth_token: when set, every route but the health checks needs
                        ``Authorization: Bearer <token>``
     :param max_content_length: the largest request body accepted, in bytes
+    :param allowed_hosts: the host names requests may name in their ``Host`` header (None: loopback
+                          names on a loopback address, any elsewhere; see :mod:`chariots._http`)
     :param start: load the pipelines from the op store now (the default); with False, call
                   ``server.service.start()``
     :param metrics: count requests, runs, loads and saves, and serve them at ``GET /metrics``
@@ -110,6 +118,7 @@ class PipelinesServer(flask.Flask):
         use_workers: Optional[bool] = None,
         auth_token: Optional[str] = None,
         max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH,
+        allowed_hosts: Optional[List[str]] = None,
         start: bool = True,
         metrics: bool = True,
         metrics_open: bool = False,
@@ -120,8 +129,10 @@ class PipelinesServer(flask.Flask):
     ):
         if not args and "import_name" not in kwargs:
             kwargs["import_name"] = "chariots_pipelines_server"
+        kwargs.setdefault("static_folder", None)  # no /static route serving the working directory
         super().__init__(*args, **kwargs)
         self.config["MAX_CONTENT_LENGTH"] = max_content_length
+        self.config[_http.ALLOWED_HOSTS_CONFIG] = _http.checked_allowed_hosts(allowed_hosts, "allowed_hosts")
         self.auth_token = _http.checked_token_setting(auth_token, "PipelinesServer(auth_token=...)")
         self.metrics_enabled = metrics
         self.metrics_open = metrics_open

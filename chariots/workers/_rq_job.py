@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional
 
@@ -9,7 +10,7 @@ import dill
 
 from chariots._response import PipelineResponse
 from chariots._signing import JOB_PURPOSE, KeySource
-from chariots.errors import OpError, SignatureError
+from chariots.errors import InvalidNameError, OpError, SignatureError
 
 if TYPE_CHECKING:
     from chariots.pipelines import OpStoreProtocol, Pipeline
@@ -24,6 +25,23 @@ ERROR_META = "chariots_error"
 
 #: the error type of a job whose worker stopped sending heartbeats (killed, crashed, cut from Redis)
 WORKER_DIED = "WorkerDied"
+
+# what RQ's ids are made of (its own check of an id), at most 128 of them
+_JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+def check_job_id(job_id: object) -> str:
+    """``job_id``, when it is an id a job can have; checked before Redis is asked anything.
+
+    :raises InvalidNameError: (a 400) naming the id and what a job id is made of
+    """
+    if isinstance(job_id, str) and _JOB_ID.fullmatch(job_id):
+        return job_id
+    shown = repr(job_id[:60] + "..." if isinstance(job_id, str) and len(job_id) > 60 else job_id)
+    raise InvalidNameError(
+        f"job id {shown} is not one a job can have: a job id is 1 to 128 ASCII letters, digits, '-' and '_' (what "
+        "the server answered when it queued the job)"
+    )
 
 
 class SignedRQSerializer:

@@ -18,6 +18,7 @@ from chariots.workers._rq_job import (
     MODULES_META,
     PIPELINE_META,
     SignedRQSerializer,
+    check_job_id,
     modules_of,
     record_failure,
     run_pipeline_job,
@@ -182,6 +183,7 @@ class RQWorkerPool(BaseWorkerPool):
         :param job_id: the id returned when the job was queued
         :param pipeline_name: when given, a job of another pipeline is not found
         """
+        check_job_id(job_id)
         redis_module, rq = import_rq()
         from rq.exceptions import NoSuchJobError
         from rq.job import Job

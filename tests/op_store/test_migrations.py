@@ -15,7 +15,8 @@ from chariots.op_store import OpStoreServer, upgrade_database
 from chariots.op_store.models import Base
 from chariots.op_store.savers import FileSaver
 
-TABLES = {"alembic_version", "ops", "versions", "lineage_links", "pipelines", "served_generations", "staged_trainings"}
+TABLES = {"alembic_version", "ops", "versions", "lineage_links", "pipelines", "served_generations", "staged_trainings",
+          "signing_enabled"}
 
 
 def table_names(db_url: str) -> set:
@@ -73,5 +74,5 @@ def test_the_server_upgrades_at_start_and_flask_migrate_drives_the_same_scripts(
         flask_migrate.upgrade(directory=server.migrate.directory)
         engine = server.db.engine
         with engine.connect() as connection:
-            assert MigrationContext.configure(connection).get_current_revision() == "0004"
+            assert MigrationContext.configure(connection).get_current_revision() == "0005"
     server.close()

@@ -55,8 +55,8 @@ def test_pipelines_document_lists_every_pipeline_with_its_schema(wsgi_server):
     assert reciprocal["properties"]["pipeline_input"] == NUMBERS_SCHEMA
     undeclared = paths["/pipelines/is_odd/main"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert undeclared["properties"]["pipeline_input"] == {}
-    assert set(paths["/pipelines/is_odd/main"]["post"]["responses"]) == {"200", "400", "409", "413", "500",
-                                                                         "503"}
+    assert set(paths["/pipelines/is_odd/main"]["post"]["responses"]) == {"200", "400", "403", "409", "413", "415",
+                                                                         "500", "503"}
     for route in ("/health_check", "/available_pipelines", "/metrics", "/openapi.json"):
         assert route in paths
     assert "security" not in document  # no token, no security scheme

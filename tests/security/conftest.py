@@ -36,6 +36,26 @@ def newer_version(version: Version, seconds: float = 1000.0) -> Version:
     return Version(version.major, "f" * 40, "e" * 40, creation_time=version.creation_time + seconds)
 
 
+def sign_like_the_first_release(keys, purpose: str, data: bytes) -> bytes:
+    """``data`` signed as the first signing release did: ``.`` and the HMAC-SHA256 of the bytes
+    (itsdangerous' format), what jobs and states of stores written then carry."""
+    return keys._signer(purpose).sign(data)
+
+
+def sign_like_the_manifest_release(keys, op_name: str, version: object, data: bytes) -> bytes:
+    """``data`` signed as the release before the current scheme did: ``~``, a nonce and the
+    HMAC-SHA256 of a manifest of per-chunk AES-GMAC tags."""
+    import secrets
+
+    from chariots._manifest import encode_tail, manifest
+    from chariots._signing import state_purpose
+
+    purpose = state_purpose(op_name, version)
+    chunks, manifests = keys._signer(purpose + "\x00chunks"), keys._signer(purpose + "\x00manifest")
+    nonce = secrets.token_bytes(8)
+    return data + encode_tail(nonce, manifests.get_signature(manifest(chunks.derive_key(), nonce, data)))
+
+
 @pytest.fixture
 def marker(tmp_path):
     """Where a planted payload would write: the tests assert it never exists."""

@@ -94,8 +94,8 @@ def _complete(data: bytes) -> bool:
 
 
 def request(method: str, path: str, body: bytes = b"", headers: Optional[Dict[str, str]] = None,
-            content_length: Optional[str] = "auto", chunked: bool = False) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: close"]
+            content_length: Optional[str] = "auto", chunked: bool = False, host: Optional[str] = "127.0.0.1") -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", *([f"Host: {host}"] if host is not None else []), "Connection: close"]
     for name, value in (headers or {}).items():
         lines.append(f"{name}: {value}")
     if chunked:
@@ -112,6 +112,42 @@ def request(method: str, path: str, body: bytes = b"", headers: Optional[Dict[st
 
 
 Case = Tuple[str, bytes]  # (family, raw request)
+
+#: malformed chunked encodings (each a body after the headers)
+BAD_CHUNKS = [b"0;\r\n\r\n", b"zz\r\n", b"-2\r\nab\r\n0\r\n\r\n", b"2\r\n{}\r\n0\r\nbad trailer\r\n\r\n",
+              b"ffffffffffffffffffff\r\n", b"5\r\nab\r\n", b"2\r\n{}XX0\r\n\r\n", b"0x10\r\n", b"\r\n\r\n"]
+#: Host headers a loopback server does not serve (DNS rebinding, smuggling shapes)
+BAD_HOSTS = ["evil.example", "evil.example:80", "127.0.0.1.evil.example", "localhost.evil", "", "a b", "[::1",
+             "127.0.0.1@evil.example", "x" * 3000, "\u0131ocalhost"]
+#: content types of bodies a web page sends without asking, and other non-JSON ones
+NOT_JSON = ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/html",
+            "application/json; charset=utf-16", "application/json5", "*/*"]
+#: origins and fetch metadata of a page of another site
+CROSS_SITE = [{"Origin": "http://evil.example"}, {"Origin": "null"}, {"Origin": "http://127.0.0.1:1"},
+              {"Sec-Fetch-Site": "cross-site"},
+              {"Origin": "http://127.0.0.1.evil.example", "Sec-Fetch-Site": "same-site"}]
+
+
+def _edge_cases(auth: Dict[str, str], json_routes: List[Tuple[str, str]], changes: List[Tuple[str, str]],
+                reads: List[str]) -> Iterator[Case]:
+    """The chunked, Host, Origin and content-type cases of a server (issue 19)."""
+    for method, route in json_routes:
+        for chunks in BAD_CHUNKS:
+            head = request(method, route, headers={"Content-Type": "application/json", **auth}, content_length=None)
+            yield "chunked", head[:-2] + b"Transfer-Encoding: chunked\r\n\r\n" + chunks
+        for content_type in NOT_JSON:
+            yield "content types", request(method, route, b'{"pipeline_name": "p", "node_names": []}',
+                                           {"Content-Type": content_type, **auth})
+        yield "content types", request(method, route, b'{"pipeline_name": "p", "node_names": []}', auth)
+    for route in reads:
+        for host in BAD_HOSTS:
+            yield "hosts", request("GET", route, headers=auth, host=host)
+        yield "hosts", request("GET", route, headers=auth, host=None)
+        yield "hosts", request("GET", route, headers={"Host": "evil.example", **auth})  # a second Host
+    for method, route in changes:
+        for headers in CROSS_SITE:
+            yield "origins", request(method, route, b'{"pipeline_name": "p", "node_names": []}',
+                                     {"Content-Type": "application/json", **headers, **auth})
 
 
 def _auth(token: Optional[str]) -> Dict[str, str]:
@@ -156,6 +192,11 @@ def op_store_corpus(token: Optional[str]) -> Iterator[Case]:
     yield "sizes", request("POST", "/saves", b'{"a": "' + big + b'"}', json_type)
     yield "sizes", request("POST", "/pipelines", b'{"a": "' + big + b'"}', json_type, chunked=True)
     yield "sizes", request("PUT", f"/ops/short/versions/{VERSION}", b"abc", auth, content_length="100")
+    yield from _edge_cases(auth, [("POST", route) for route in ("/saves", "/validated_links", "/pipelines",
+                                                                "/generations", "/staged_trainings")],
+                           [("POST", "/pipelines"), ("POST", "/generations"), ("PUT", f"/ops/o/versions/{VERSION}"),
+                            ("PUT", f"/ops/o/uploads/{VERSION}"), ("POST", "/saves")],
+                           ["/ops/op/versions", f"/ops/op/versions/{VERSION}", "/pipelines", "/generations"])
     for bad in _bad_tokens(token):
         yield "tokens", request("GET", "/ops/op/versions", headers=bad)
         yield "tokens", request("PUT", f"/ops/tok/versions/{VERSION}", b"model", bad)
@@ -191,6 +232,10 @@ def pipelines_corpus(token: Optional[str]) -> Iterator[Case]:
     yield "sizes", request("POST", "/pipelines/pred/main", b'{"pipeline_input": ' + big + b"}", json_type)
     yield "sizes", request("POST", "/pipelines/pred/main", b'{"pipeline_input": ' + big + b"}", json_type, chunked=True)
     yield "sizes", request("POST", "/pipelines/pred/main", b"{}", json_type, content_length="100")
+    yield from _edge_cases(auth, [("POST", "/pipelines/pred/main")],
+                           [("POST", f"/pipelines/pred/{route}") for route in ("main", "load", "save")]
+                           + [("POST", "/pipelines/train/main")],
+                           ["/available_pipelines", "/pipelines/pred/versions", "/ui", "/openapi.json"])
     for bad in _bad_tokens(token):
         yield "tokens", request("POST", "/pipelines/pred/main", b'{"pipeline_input": [[1, 2, 3, 4]]}',
                                 {"Content-Type": "application/json", **bad})
@@ -224,7 +269,8 @@ class Tally:
         kind = f"{answer.status // 100}xx"
         self.counts[kind] += 1
         self.counts[(family, kind)] += 1  # which families the 2xx come from, for the docs
-        if answer.status < 400 and family in ("versions", "sizes", "methods"):
+        if answer.status < 400 and family in ("versions", "sizes", "methods", "chunked", "hosts", "origins",
+                                              "content types"):
             self.problems.append(f"accepted {answer.status}: {first_line}: {answer.body[:200]!r}")
         if answer.status >= 500:
             self.problems.append(f"{answer.status}: {first_line}: {answer.body[:300]!r}")

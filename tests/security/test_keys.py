@@ -2,11 +2,12 @@
 import os
 import pickle
 import stat
+from pathlib import Path
 
 import pytest
 
 from chariots import Chariots
-from chariots._signing import SECRET_KEY_ENV, SigningKeys
+from chariots._signing import SECRET_KEY_ENV, SigningKeys, store_key_file
 from chariots.errors import ConfigError, SignatureError
 from chariots.op_store import EmbeddedOpStoreClient, OpStoreClient
 from chariots.pipelines.runners import SequentialRunner
@@ -52,18 +53,22 @@ def test_old_keys_come_from_the_environment_too(tmp_path, monkeypatch):
     assert SequentialRunner().run(pred, [[1, 2, 3, 4]]) == [1]
 
 
-def test_the_embedded_default_creates_one_private_key_file_under_the_app_path(tmp_path, monkeypatch):
+def test_the_embedded_default_creates_one_private_key_file_outside_the_app_path(tmp_path, monkeypatch):
     monkeypatch.delenv(SECRET_KEY_ENV, raising=False)
     train, pred = getting_started_pipelines()
     app = Chariots([train, pred], str(tmp_path / "app"), import_name="iris_app")
     app.op_store_client.signing_keys  # noqa: B018 - resolving the keys creates the file
-    key_file = tmp_path / "app" / "secret_key"
+    key_file = Path(store_key_file(str(tmp_path / "app")))
+    assert not (tmp_path / "app" / "secret_key").exists()
+    assert tmp_path / "app" not in key_file.parents and key_file.name.startswith("app-")
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
     first = key_file.read_bytes()
     assert len(first) >= 32
     again = EmbeddedOpStoreClient(str(tmp_path / "app"))
     assert again.signing_keys.fingerprint == app.op_store_client.signing_keys.fingerprint
     assert key_file.read_bytes() == first
+    other = EmbeddedOpStoreClient(str(tmp_path / "other-app"))
+    assert other.signing_keys.fingerprint != again.signing_keys.fingerprint  # one key per store
 
 
 @pytest.mark.parametrize("key", ["", "   ", "short"])

@@ -1,6 +1,6 @@
 """Model states over a real HTTP op store: the client reads the signature apart from the data (so
 the data is handed out without a copy) and checks it; tampered bytes on the server's disk are
-refused; states signed before manifests, and tiny ones, still come back whole."""
+refused; states signed by the earlier releases, and tiny ones, still come back whole."""
 from __future__ import annotations
 
 import random
@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from chariots._manifest import CHUNK_BYTES, STATE_TAIL_BYTES
-from chariots._signing import SigningKeys, state_purpose
+from chariots._signing import STATE_TAIL_BYTES, SigningKeys, state_purpose
 from chariots._transport import HTTPTransport
 from chariots.errors import NotFoundError, SignatureError
 from chariots.op_store import OpStoreClient, OpStoreServer
 from chariots.op_store.savers import FileSaver
 from chariots.versioning import Version
-from tests.security.conftest import KEY, OTHER_KEY
+from tests.security.conftest import KEY, OTHER_KEY, sign_like_the_first_release, sign_like_the_manifest_release
+
+CHUNK_BYTES = 4 * 1024 * 1024
 
 
 @pytest.fixture
@@ -70,8 +71,9 @@ def test_bytes_changed_on_the_servers_disk_are_refused_and_other_versions_still_
     client.save_op_bytes("other", version(1), data)
     path = stored_file(root, "model")
     blob = bytearray(path.read_bytes())
-    offset = {"first chunk": 10, "last chunk": 2 * CHUNK_BYTES + 50, "signature": len(blob) - 5}[where]
-    blob[offset] = blob[offset] ^ 1 if where != "signature" else ord("A") if blob[offset] != ord("A") else ord("B")
+    offsets = {"first chunk": 10, "last chunk": 2 * CHUNK_BYTES + 50, "signature": len(blob) - STATE_TAIL_BYTES + 5}
+    offset = offsets[where]
+    blob[offset] ^= 1
     path.write_bytes(bytes(blob))
     with pytest.raises(SignatureError, match=r"^version 00000 of op 'model' is refused: it is signed with a key"):
         client.get_op_bytes_for_version("model", version(1))
@@ -79,10 +81,13 @@ def test_bytes_changed_on_the_servers_disk_are_refused_and_other_versions_still_
 
 
 @pytest.mark.parametrize("size", [0, 30, CHUNK_BYTES + 9])
-def test_states_signed_before_manifests_load_over_http(store, size):
+@pytest.mark.parametrize("release", ["first", "manifest"])
+def test_states_signed_by_the_earlier_releases_load_over_http(store, size, release):
     url, client, _ = store
     data = random.Random(size).randbytes(size)
-    legacy = SigningKeys(KEY).sign(state_purpose("model", version(1)), data)  # an HMAC of the bytes
+    keys = SigningKeys(KEY)
+    legacy = sign_like_the_first_release(keys, state_purpose("model", version(1)), data) if release == "first" \
+        else sign_like_the_manifest_release(keys, "model", version(1), data)
     transport = HTTPTransport(url, "op store")
     assert transport.send("PUT", f"/ops/model/versions/{version(1)}", data=legacy).status < 300
     transport.close()
