@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, NoReturn, Optional, 
 
 from chariots.errors import ChariotsError, OpError, PipelineError, VersionError
 from chariots.pipelines import _persistence
+from chariots.pipelines._batching import Batching, checked_batching
 from chariots.pipelines._graph import build_graph
 from chariots.pipelines._lineage import FlatGraph, iter_leaves
 from chariots.pipelines.callbacks import PipelineCallback
@@ -36,7 +37,11 @@ class Pipeline(PipelineOp):
                        preference)
     :param input_schema: a JSON Schema the ``pipeline_input`` of a server call must match (checked
                          before any op runs, answered 400 naming the field; None: no check)
-    :raises PipelineError: (a ``ValueError``) if the graph is invalid, naming the node
+    :param batching: run concurrent server calls together (see :class:`~chariots.pipelines.Batching`):
+                     the pipeline then takes a list of rows and returns one answer per row
+                     (None: every call runs on its own)
+    :raises PipelineError: (a ``ValueError``) if the graph is invalid, naming the node, or if a
+                           pipeline that trains is batched
     """
 
     def __init__(
@@ -46,6 +51,7 @@ class Pipeline(PipelineOp):
         pipeline_callbacks: Optional[List[PipelineCallback]] = None,
         use_worker: Optional[bool] = None,
         input_schema: Optional[Dict[str, Any]] = None,
+        batching: Optional[Batching] = None,
     ):
         if not isinstance(name, str) or not name:
             raise PipelineError(f"a pipeline needs a non-empty string name, got {name!r}")
@@ -62,6 +68,8 @@ class Pipeline(PipelineOp):
             node._records_lineage = node.op.trains if node.requires_runner else (
                 node.is_loadable and node.op.trains_when_run
             )
+        #: how concurrent server calls of this pipeline run together (None: each on its own)
+        self.batching = checked_batching(name, batching, self.trains)
 
     @property
     def name(self) -> str:
