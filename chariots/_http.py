@@ -20,11 +20,13 @@ checks first:
 """
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import logging
 import math
 import os
+import re
 import time
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -111,6 +113,7 @@ def _hostname(host: str) -> str:
     return name if name and port.isdigit() else host
 
 
+@functools.lru_cache(maxsize=512)
 def _is_loopback_name(name: str) -> bool:
     if name == "localhost" or name.endswith(".localhost"):
         return True
@@ -145,7 +148,12 @@ def _configured_hosts(app: flask.Flask) -> Optional[List[str]]:
     configured = app.config.get(ALLOWED_HOSTS_CONFIG)
     if configured is not None:
         return configured
-    listed = [host for host in os.environ.get(ALLOWED_HOSTS_ENV, "").split(",") if host.strip()]
+    return _hosts_from_environment(os.environ.get(ALLOWED_HOSTS_ENV, ""))
+
+
+@functools.lru_cache(maxsize=8)
+def _hosts_from_environment(value: str) -> Optional[List[str]]:
+    listed = [host for host in value.split(",") if host.strip()]
     return checked_allowed_hosts(listed, ALLOWED_HOSTS_ENV) if listed else None
 
 
@@ -153,8 +161,8 @@ def _check_host(app: flask.Flask, service: str) -> None:
     request = flask.request
     if request.path in _ANY_HOST_ROUTES:
         return
-    hosts = [value for key, value in request.headers.items() if key.lower() == "host"]
-    host = hosts[0] if len(hosts) == 1 else ",".join(hosts)
+    # a WSGI server hands every Host header in one environ key (several joined by commas: refused)
+    host = request.environ.get("HTTP_HOST", "")
     if host_allowed(host, request.environ.get("SERVER_NAME", ""), _configured_hosts(app)):
         return
     raise BadRequest(
@@ -394,6 +402,9 @@ def _check_json_content_type(expected: str) -> None:
     )
 
 
+_LONG_DIGITS = re.compile(rb"[0-9]{309}")
+
+
 def loads_json(raw: bytes, expected: str) -> Any:
     """A JSON document whose numbers are all finite.
 
@@ -411,8 +422,16 @@ def loads_json(raw: bytes, expected: str) -> Any:
         marked.text = text
         return marked
 
+    # a float overflows only written with an exponent or 309 digits in a row: without either (what
+    # almost every body looks like) the numbers are parsed at C speed, only NaN/Infinity are hooked
+    overflow_possible = b"e" in raw or b"E" in raw or _LONG_DIGITS.search(raw) is not None
     try:
-        body = flask.json.loads(raw, parse_float=number, parse_constant=number) if raw else None
+        if not raw:
+            body = None
+        elif overflow_possible:
+            body = flask.json.loads(raw, parse_float=number, parse_constant=number)
+        else:
+            body = flask.json.loads(raw, parse_constant=number)
     except (ValueError, RecursionError) as error:
         reason = "it nests too deeply" if isinstance(error, RecursionError) else str(error)
         raise BadRequestError(f"expected {expected}, but the body is not valid JSON: {reason}") from None
