@@ -20,11 +20,13 @@ checks first:
 """
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import logging
 import math
 import os
+import re
 import time
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -111,6 +113,7 @@ def _hostname(host: str) -> str:
     return name if name and port.isdigit() else host
 
 
+@functools.lru_cache(maxsize=512)
 def _is_loopback_name(name: str) -> bool:
     if name == "localhost" or name.endswith(".localhost"):
         return True
@@ -145,7 +148,12 @@ def _configured_hosts(app: flask.Flask) -> Optional[List[str]]:
     configured = app.config.get(ALLOWED_HOSTS_CONFIG)
     if configured is not None:
         return configured
-    listed = [host for host in os.environ.get(ALLOWED_HOSTS_ENV, "").split(",") if host.strip()]
+    return _hosts_from_environment(os.environ.get(ALLOWED_HOSTS_ENV, ""))
+
+
+@functools.lru_cache(maxsize=8)
+def _hosts_from_environment(value: str) -> Optional[List[str]]:
+    listed = [host for host in value.split(",") if host.strip()]
     return checked_allowed_hosts(listed, ALLOWED_HOSTS_ENV) if listed else None
 
 
@@ -153,8 +161,8 @@ def _check_host(app: flask.Flask, service: str) -> None:
     request = flask.request
     if request.path in _ANY_HOST_ROUTES:
         return
-    hosts = [value for key, value in request.headers.items() if key.lower() == "host"]
-    host = hosts[0] if len(hosts) == 1 else ",".join(hosts)
+    # a WSGI server hands every Host header in one environ key (several joined by commas: refused)
+    host = request.environ.get("HTTP_HOST", "")
     if host_allowed(host, request.environ.get("SERVER_NAME", ""), _configured_hosts(app)):
         return
     raise BadRequest(
@@ -394,6 +402,9 @@ def _check_json_content_type(expected: str) -> None:
     )
 
 
+_LONG_DIGITS = re.compile(rb"[0-9]{309}")
+
+
 def loads_json(raw: bytes, expected: str) -> Any:
     """A JSON document whose numbers are all finite.
 
@@ -411,8 +422,16 @@ def loads_json(raw: bytes, expected: str) -> Any:
         marked.text = text
         return marked
 
+    # a float overflows only written with an exponent or 309 digits in a row: without either (what
+    # almost every body looks like) the numbers are parsed at C speed, only NaN/Infinity are hooked
+    overflow_possible = b"e" in raw or b"E" in raw or _LONG_DIGITS.search(raw) is not None
     try:
-        body = flask.json.loads(raw, parse_float=number, parse_constant=number) if raw else None
+        if not raw:
+            body = None
+        elif overflow_possible:
+            body = flask.json.loads(raw, parse_float=number, parse_constant=number)
+        else:
+            body = flask.json.loads(raw, parse_constant=number)
     except (ValueError, RecursionError) as error:
         reason = "it nests too deeply" if isinstance(error, RecursionError) else str(error)
         raise BadRequestError(f"expected {expected}, but the body is not valid JSON: {reason}") from None
@@ -492,29 +511,15 @@ def install_request_tracking(
     :param pipeline_label: tells whether a route's ``pipeline_name`` is a served pipeline, so
                            only those become a ``pipeline`` label (None: no pipeline label)
     """
-    _logging.install_record_factory()
+    _install_request_ids(app)
     app.config[_METRICS_OPEN] = bool(metrics and metrics_open)
     if metrics:
-        from chariots import _metrics
+        _install_request_metrics(app, service, pipeline_label)
 
-        recorder = _metrics.metrics()
-        # the labelled children, found once per label set (labels() takes a lock and checks each time)
-        children: Dict[Tuple[str, str, str, str], Tuple[Any, Any]] = {}
 
-        def child(route: str, pipeline: str, method: str, status: str) -> Tuple[Any, Any]:
-            key = (route, pipeline, method, status)
-            found = children.get(key)
-            if found is None:
-                found = (recorder.requests.labels(service, route, pipeline, method, status),
-                         recorder.latency.labels(service, route, pipeline))
-                children[key] = found
-            return found
-
-        def serve_metrics() -> flask.Response:
-            body, content_type = _metrics.exposition()
-            return flask.Response(body, content_type=content_type)
-
-        app.add_url_rule("/metrics", "metrics", serve_metrics, methods=["GET"])
+def _install_request_ids(app: flask.Flask) -> None:
+    """Each request's id: from its ``X-Request-ID`` when fit, on its log records and its answer."""
+    _logging.install_record_factory()
 
     def before() -> None:
         sent = flask.request.headers.get(REQUEST_ID_HEADER)
@@ -523,19 +528,6 @@ def install_request_tracking(
 
     def after(response: flask.Response) -> flask.Response:
         response.headers[REQUEST_ID_HEADER] = _logging.request_id.get() or ""
-        if metrics:
-            request = flask.request
-            rule = request.url_rule
-            route = rule.rule if rule is not None else "unmatched"
-            pipeline = ""
-            if pipeline_label is not None and request.view_args:
-                name = request.view_args.get("pipeline_name")
-                if isinstance(name, str) and pipeline_label(name):
-                    pipeline = name
-            elapsed = time.perf_counter() - flask.g.get("chariots_request_start", time.perf_counter())
-            counter, histogram = child(route, pipeline, request.method, str(response.status_code))
-            counter.inc()
-            histogram.observe(elapsed)
         return response
 
     def teardown(_error: Optional[BaseException]) -> None:
@@ -549,6 +541,56 @@ def install_request_tracking(
     app.before_request(before)
     app.after_request(after)
     app.teardown_request(teardown)
+
+
+class _RequestMetrics:
+    """Counts and times the requests of one server, by route, pipeline, method and status."""
+
+    def __init__(self, service: str, pipeline_label: Optional[Callable[[str], bool]]):
+        from chariots import _metrics
+
+        self._recorder = _metrics.metrics()
+        self._service = service
+        self._pipeline_label = pipeline_label
+        # the labelled children, found once per label set (labels() takes a lock and checks each time)
+        self._children: Dict[Tuple[str, str, str, str], Tuple[Any, Any]] = {}
+
+    def _child(self, route: str, pipeline: str, method: str, status: str) -> Tuple[Any, Any]:
+        key = (route, pipeline, method, status)
+        found = self._children.get(key)
+        if found is None:
+            found = (self._recorder.requests.labels(self._service, route, pipeline, method, status),
+                     self._recorder.latency.labels(self._service, route, pipeline))
+            self._children[key] = found
+        return found
+
+    def _pipeline_of(self, request: Any) -> str:
+        if self._pipeline_label is None or not request.view_args:
+            return ""
+        name = request.view_args.get("pipeline_name")
+        return name if isinstance(name, str) and self._pipeline_label(name) else ""
+
+    def after(self, response: flask.Response) -> flask.Response:
+        request = flask.request
+        rule = request.url_rule
+        route = rule.rule if rule is not None else "unmatched"
+        elapsed = time.perf_counter() - flask.g.get("chariots_request_start", time.perf_counter())
+        counter, histogram = self._child(route, self._pipeline_of(request), request.method, str(response.status_code))
+        counter.inc()
+        histogram.observe(elapsed)
+        return response
+
+
+def _install_request_metrics(app: flask.Flask, service: str, pipeline_label: Optional[Callable[[str], bool]]) -> None:
+    """Counts and times every request, and serves ``GET /metrics``."""
+    from chariots import _metrics
+
+    def serve_metrics() -> flask.Response:
+        body, content_type = _metrics.exposition()
+        return flask.Response(body, content_type=content_type)
+
+    app.add_url_rule("/metrics", "metrics", serve_metrics, methods=["GET"])
+    app.after_request(_RequestMetrics(service, pipeline_label).after)
 
 
 def open_metrics_request() -> bool:

@@ -18,6 +18,10 @@ Metrics (all prefixed ``chariots_``):
   ``pipeline_saves_total{pipeline}``, ``version_errors_total{pipeline}``
 - ``served_op_version{pipeline, op, version}``: 1 for the version (short major) each op is served
   at, 0 for the versions it was served at before
+- ``pipeline_batch_calls{pipeline}`` and ``pipeline_batch_rows{pipeline}``: histograms of how many
+  calls and rows each run of a batched pipeline held (a run that failed and was split counts each
+  part it ran again), and ``pipeline_calls_overloaded_total{pipeline}``: calls refused because
+  they waited their ``max_latency_ms`` behind a full queue
 - ``jobs_total{pipeline, status}``: worker jobs seen reaching each status (queued when sent)
 - ``op_store_versions_saved_total``: op versions the op store recorded for the first time
 """
@@ -30,6 +34,7 @@ from typing import Any, Optional, Tuple
 __all__ = ["metrics", "exposition", "MULTIPROC_ENV", "Metrics"]
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -52,6 +57,19 @@ class Metrics:
         self.runs = Counter(
             "chariots_pipeline_runs_total", "pipeline runs in a server process, by pipeline and outcome",
             ["pipeline", "outcome"], registry=registry,
+        )
+        self.batch_calls = Histogram(
+            "chariots_pipeline_batch_calls", "calls one run of a batched pipeline held", ["pipeline"],
+            buckets=_BATCH_BUCKETS, registry=registry,
+        )
+        self.batch_rows = Histogram(
+            "chariots_pipeline_batch_rows", "rows one run of a batched pipeline held", ["pipeline"],
+            buckets=_BATCH_BUCKETS, registry=registry,
+        )
+        self.overloaded = Counter(
+            "chariots_pipeline_calls_overloaded_total",
+            "calls of a batched pipeline refused: they waited max_latency_ms behind a full queue", ["pipeline"],
+            registry=registry,
         )
         self.trainings = Counter(
             "chariots_pipeline_trainings_total", "pipeline runs that changed the version of an op",

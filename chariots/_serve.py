@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 __all__ = ["serve_until_stopped", "serve_with_gunicorn", "op_store_app", "import_pipelines", "DEFAULT_WORKERS",
            "DEFAULT_THREADS", "DEFAULT_TIMEOUT", "warn_if_open", "is_loopback", "listening_addresses",
-           "HOW_TO_SET_TOKEN", "give_jobs_the_worker_settings"]
+           "HOW_TO_SET_TOKEN", "give_jobs_the_worker_settings", "serving_settings",
+           "MAX_BATCHING_THREADS"]
 
 logger = logging.getLogger("chariots.serve")
 
@@ -113,6 +114,30 @@ def warn_if_listening_openly(what: str, auth_token: Optional[str]) -> None:
 DEFAULT_WORKERS = 1
 DEFAULT_THREADS = 4
 DEFAULT_TIMEOUT = 60
+#: the threads of each process serving a batched pipeline, at most: concurrent calls meet in a process only
+#: as far as it has a thread for each of them
+MAX_BATCHING_THREADS = 64
+
+
+def serving_settings(pipelines: Sequence[Any], workers: Optional[int] = None, threads: Optional[int] = None,
+                     port: Optional[int] = None) -> Dict[str, Any]:
+    """The gunicorn settings ``chariots pipelines`` serves pipelines with: ``workers``, ``threads``
+    (each given one kept), ``worker_class`` and ``reuse_port``.
+
+    Calls of a batched pipeline meet only in one process, and only as many as it has threads:
+    when a pipeline is batched, each process gets a thread per row of its largest batch (up to
+    :data:`MAX_BATCHING_THREADS`, never fewer than :data:`DEFAULT_THREADS`), and, with several
+    processes on a given port, a listening socket of its own (``SO_REUSEPORT``) so that the kernel
+    spreads connections over them: on one shared socket, one process may take every keep-alive
+    connection and batch alone on one core while the others idle.
+    """
+    sizes = [pipeline.batching.max_batch_size for pipeline in pipelines
+             if getattr(pipeline, "batching", None) is not None]
+    if threads is None:
+        threads = max(DEFAULT_THREADS, min(max(sizes), MAX_BATCHING_THREADS)) if sizes else DEFAULT_THREADS
+    workers = workers or DEFAULT_WORKERS
+    return {"workers": workers, "threads": threads, "worker_class": "gthread" if threads > 1 else "sync",
+            "reuse_port": bool(sizes) and workers > 1 and bool(port)}
 
 
 def serve_until_stopped(
@@ -162,9 +187,10 @@ def serve_with_gunicorn(
     port: int,
     what: str,
     workers: int = DEFAULT_WORKERS,
-    threads: int = DEFAULT_THREADS,
+    threads: Optional[int] = None,
     timeout: int = DEFAULT_TIMEOUT,
     echo: Optional[Callable[[str], None]] = None,
+    pipelines: Sequence[Any] = (),
 ) -> None:
     """Serves a WSGI app with gunicorn, a production server, until Ctrl+C or ``SIGTERM``.
 
@@ -176,10 +202,12 @@ def serve_with_gunicorn(
     :param port: the port to listen on (0 for any free port)
     :param what: what is served, for the messages (``"op store"``)
     :param workers: the number of worker processes
-    :param threads: the threads of each worker (more than one: gunicorn's ``gthread`` workers)
+    :param threads: the threads of each worker (more than one: gunicorn's ``gthread`` workers; None:
+                    :func:`serving_settings` chooses, from ``pipelines``)
     :param timeout: seconds after which a silent worker is restarted; with ``gthread`` workers, an
                     idle keep-alive connection is also dropped after a few seconds
     :param echo: where the "Serving ..." and "Stopped ..." lines go (``print`` by default)
+    :param pipelines: the pipelines the app serves, when it is a pipelines server
     :raises ConfigError: if the address cannot be served (in use, unknown host)
     """
     import socket
@@ -198,16 +226,14 @@ def serve_with_gunicorn(
 
     def when_ready(server: Any) -> None:
         bound = server.LISTENERS[0].sock.getsockname()[1] if server.LISTENERS else port
-        echo(f"Serving the {what} on http://{shown_host}:{bound} with {workers} worker process(es) of "
-             f"{threads} thread(s) (press Ctrl+C to stop)")
+        echo(f"Serving the {what} on http://{shown_host}:{bound} with {options['workers']} worker process(es) of "
+             f"{options['threads']} thread(s) (press Ctrl+C to stop)")
 
     options = {
         "bind": f"{shown_host}:{port}",
-        "workers": workers,
-        "threads": threads,
+        **serving_settings(pipelines, workers, threads, port),  # a batched pipeline's calls meet in threads
         "timeout": timeout,
         "graceful_timeout": min(timeout, 30),
-        "worker_class": "gthread" if threads > 1 else "sync",
         "when_ready": when_ready,
         "accesslog": None,
     }

@@ -116,13 +116,15 @@ def _auth_option(envvar: str):
 _OP_STORE_TOKEN = "CHARIOTS_OP_STORE_AUTH_TOKEN"
 
 
-def _serving_options(threads: int = 4) -> Callable[[Callable], Callable]:
+def _serving_options(threads: Optional[int] = 4) -> Callable[[Callable], Callable]:
     """--workers, --threads and --timeout of the production server (gunicorn)."""
     def add(command: Callable) -> Callable:
         for name, default, text in reversed([
             ("--workers", 1, "Worker processes (each builds its own app; all follow each load)."),
             ("--threads", threads, "Threads of each worker process (a connection that sends nothing holds one "
-                                   "for at most 5 s, then waits without one and is dropped)."),
+                                   "for at most 5 s, then waits without one and is dropped)."
+                                   + ("" if threads else " [default: 4; a batched pipeline's: one per row of its "
+                                                         "batch, up to 64]")),
             ("--timeout", 60, "Seconds after which a stalled request's worker is restarted."),
         ]):
             command = click.option(name, type=click.IntRange(1), default=default, show_default=True,
@@ -260,7 +262,7 @@ def op_store(
     "--op-store-auth-token", envvar=_OP_STORE_TOKEN, metavar="TOKEN", default=None, callback=_checked_token,
     help=f"The op store's token, when it requires one (env: {_OP_STORE_TOKEN}).",
 )
-@_serving_options()
+@_serving_options(threads=None)  # 4, or for batched pipelines one per row of a batch (up to 64)
 def pipelines(
     config_file: Optional[str],
     pipeline_references: Tuple[str, ...],
@@ -281,6 +283,7 @@ def pipelines(
     config.pipelines_config.check()  # e.g. two pipelines of the same name
     server_kwargs = {"auth_token": auth_token} if auth_token is not None else {}
     pipelines_config = config.pipelines_config
+    serving["pipelines"] = pipelines_config.pipelines  # a batched one gets threads enough for its calls to meet
 
     def build() -> Any:
         from chariots.errors import AuthenticationError, ConfigError

@@ -23,6 +23,7 @@ __all__ = [
     "InvalidNameError",
     "BadRequestError",
     "ServiceUnavailableError",
+    "OverloadedError",
     "MissingExtraError",
     "ConfigError",
     "AuthenticationError",
@@ -177,6 +178,14 @@ class ServiceUnavailableError(ChariotsError, ConnectionError):
     """A backing service (database, Redis, op store) cannot be reached."""
 
     status_code = 503
+
+
+class OverloadedError(ServiceUnavailableError):
+    """A call of a batched pipeline waited its ``max_latency_ms`` behind more queued calls than
+    the next batch holds: the process is overloaded; retry later or add processes."""
+
+    #: what a server answers of it to any client when the raiser gave no public message of its own
+    public_message = "this server is overloaded, retry later"
 
 
 class MissingExtraError(ChariotsError, ImportError):

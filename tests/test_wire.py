@@ -155,6 +155,8 @@ def test_a_server_error_comes_back_as_itself_with_a_public_message_and_the_reque
     if error_class is errors.ServiceUnavailableError:
         what = f"a backing service of the {'pipelines server' if side.server == 'pipelines' else 'op store'} " \
                "cannot be reached"
+    elif error_class is errors.OverloadedError:
+        what = "this server is overloaded, retry later"
     assert str(raised.value) == public(side, request_id, what)
     assert "/srv/secret" not in str(raised.value) and "10.0.0.7" not in str(raised.value)
     # the server's log line under the same id has the whole message

@@ -49,6 +49,11 @@ class BaseOpStoreClient:
         """the keys signing and checking the bytes of states"""
         return self._key_source.keys
 
+    @property
+    def key_source(self) -> KeySource:
+        """where :attr:`signing_keys` come from (what a worker pool serving this store's app adopts)"""
+        return self._key_source
+
     def _call(self, endpoint: str, **arguments: Any) -> Any:
         return self._backend.call(endpoint, **arguments)
 

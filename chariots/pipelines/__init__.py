@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from chariots.pipelines import callbacks, nodes, ops, runners
+from chariots.pipelines._batching import Batch, Batching
 from chariots.pipelines._outputs import to_jsonable
 from chariots.pipelines._pipeline import Pipeline
 from chariots.pipelines._store_protocol import Generation, OpState, OpStoreProtocol, StateRecord
 
 __all__ = [
     "Pipeline",
+    "Batching",
+    "Batch",
     "PipelinesServer",
     "PipelinesClient",
     "PipelineResponse",

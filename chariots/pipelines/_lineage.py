@@ -128,6 +128,12 @@ class Upstream(Dict[str, UpstreamNode]):
 
 # ---------------------------------------------------------------------------- the flat graph
 
+
+def _part(output: str, index: int, count: int) -> str:
+    """The label of part ``index`` of ``count`` of an output (the whole output is ``"0"``): a node's
+    tuple outputs and a nested pipeline's output split by its node get the same labels."""
+    return f"{index}of{count}" if output == "0" else f"{output}:{index}of{count}"
+
 #: an input of a leaf: the leaf feeding it (-1: the pipeline's input) and which output of it
 _Feed = Tuple[int, str]
 
@@ -186,8 +192,9 @@ class FlatGraph:
             if node.requires_runner:
                 inner_output = self._flatten(node.op, slots, f"{where} > {node.op.name}")
                 count = len(node.output_references)
-                # a nested pipeline's output split into several outputs: each is a part of it
-                feeds = [inner_output] if count == 1 else [(inner_output[0], f"{inner_output[1]}:{index}")
+                # a nested pipeline's output split into several outputs: each is a part of it, named
+                # as the same op's outputs would be without the nesting
+                feeds = [inner_output] if count == 1 else [(inner_output[0], _part(inner_output[1], index, count))
                                                            for index in range(count)]
             else:
                 op = node.op
@@ -196,7 +203,8 @@ class FlatGraph:
                                           if kind == STATELESS else op.class_version.major,
                                           f"node {position} of pipeline {where!r}", slots))
                 leaf = len(self._leaves) - 1
-                feeds = [(leaf, str(index)) for index in range(len(node.output_references))]
+                count = len(node.output_references)
+                feeds = [(leaf, _part("0", index, count) if count > 1 else "0") for index in range(count)]
             for reference, feed in zip(node.output_references, feeds):
                 if reference.reference == _OUTPUT:
                     output = feed
@@ -312,7 +320,8 @@ def _at(place: str) -> str:
 def _difference(name: str, state: "OpState", recorded: Upstream, serving: Upstream) -> Optional[str]:
     """The first difference the rule refuses between the recorded and the serving upstream graphs."""
     what = f"version {short(state.version)} of op {name!r}"
-    for place in sorted(recorded.between() | serving.between()):
+    between = recorded.between() | serving.between()
+    for place in sorted(between):
         trained, served = recorded.get(place), serving.get(place)
         if trained is None:
             return f"{what} was trained with nothing {_at(place)}, where the serving pipeline has {served.describe()}"
@@ -335,7 +344,7 @@ def _difference(name: str, state: "OpState", recorded: Upstream, serving: Upstre
         elif served.major != trained.major:
             return (f"{what} was trained behind {trained.describe()} {_at(place)}, and the serving pipeline runs "
                     f"major {served.major[:5]} of it")
-    for place in sorted(set(recorded) & set(serving)):
+    for place in sorted((set(recorded) & set(serving)) - between):  # the entry side
         trained, served = recorded[place], serving[place]
         if trained.kind != ENTRY and trained.class_path == served.class_path and trained.major != served.major:
             return (f"{what} was trained behind {trained.describe()} {_at(place)}, and the serving pipeline runs "

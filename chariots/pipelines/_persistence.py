@@ -14,7 +14,7 @@ graph swapped, in one assignment: a failed load leaves the pipeline as it was.
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from chariots.errors import VersionError
 from chariots.pipelines._lineage import FlatGraph, iter_leaves, short, version_error
@@ -45,7 +45,8 @@ def store_states(pipeline: "Pipeline", store: "OpStoreProtocol", only_unknown_op
     if only_unknown_ops:
         stored = store.get_states([leaf.name for leaf in leaves]) if leaves else {}
         leaves = [leaf for leaf in leaves if not stored.get(leaf.name)]
-    states = [snapshot_state(leaf) for leaf in leaves]
+    with pipeline.state_lock:  # a training of the pipeline in another thread waits (and this waits for it)
+        states = [snapshot_state(leaf) for leaf in leaves]
     commit_states(pipeline.name, [leaf.name for leaf in iter_leaves(pipeline)], states, store)
     for inner in _nested_pipelines(pipeline):  # a pipeline used as a node is known to the store too
         store.register_new_pipeline(inner)
@@ -58,7 +59,8 @@ def stage_training(pipeline: "Pipeline", store: "OpStoreProtocol") -> List[State
 
     :returns: the staged records (empty: nothing changed, nothing was staged)
     """
-    states = snapshot_states(iter_leaves(pipeline), changed_only=True)
+    with pipeline.state_lock:
+        states = snapshot_states(iter_leaves(pipeline), changed_only=True)
     if not states:
         return []
     upload_states(store, states)
@@ -128,8 +130,11 @@ class _LineageChooser:
     def _exact(self, name: str, op: "LoadableOp", states: List["OpState"], candidates: List["OpState"],
                loaded: Mapping[str, "Version"]) -> List["OpState"]:
         wanted = self.versions[name]
-        if wanted is None:  # the generation says the op holds no state: it is kept as it is
-            return []
+        if wanted is None:  # the generation names no state: only an op about to train may take that
+            if op.trains_when_run:
+                return []
+            raise version_error(name, [f"op {name!r} only predicts, and the versions to load name no state of it"],
+                                None)
         state = next((state for state in states if state.version == wanted), None)
         if state is None:
             raise LookupError(f"version {short(wanted)} of op {name!r} is not in the op store")
@@ -168,6 +173,7 @@ def loaded_graph(
     chooser = _LineageChooser(flat, stateless, versions)
     loaded = load_states(entries, store, chooser, states=states,
                          strict=[name for name, version in (versions or {}).items() if version is not None])
+    _check_kept(pipeline, flat, entries, stateless, loaded)
     if require_states:
         for name, op in entries:
             if name not in loaded.states and not op.holds_state and not op.trains_when_run:
@@ -207,6 +213,25 @@ def definition(pipeline: "Pipeline") -> Tuple["Pipeline", Dict[str, "Version"]]:
     copied = copy.copy(pipeline)
     copied._graph = replaced_graph(pipeline, stripped)
     return copied, versions
+
+
+def _check_kept(pipeline: "Pipeline", flat: FlatGraph, entries: List[Tuple[str, "LoadableOp"]],
+                stateless: Mapping[str, "Version"], loaded: Any) -> None:
+    """The states a load keeps in memory (no stored state was chosen for them) face the same rule
+    as stored ones: every path that puts a state in front of traffic is checked."""
+    from chariots.pipelines._store_protocol import OpState
+
+    ops = dict(entries)
+    decided = {name: loaded.states[name].version if name in loaded.states else
+               (loaded.ops.get(name) or op).current_version() for name, op in entries}
+    versions = {**stateless, **decided}
+    for name, op in entries:
+        if name in loaded.states or op.trains_when_run or not ops[name].holds_state:
+            continue
+        held = OpState(decided[name], lineage=dict(op.training_lineage or {}), upstream=op.training_upstream)
+        problem = flat.incompatibility(name, held, versions)
+        if problem is not None:
+            raise version_error(name, [f"the state it holds (no stored one fits): {problem}"], None)
 
 
 def generation_versions(pipeline: "Pipeline") -> Dict[str, Optional["Version"]]:

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import copy
+import threading
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, NoReturn, Optional, Tuple
 
 from chariots.errors import ChariotsError, OpError, PipelineError, VersionError
 from chariots.pipelines import _persistence
+from chariots.pipelines._batching import Batching, checked_batching
 from chariots.pipelines._graph import build_graph
 from chariots.pipelines._lineage import FlatGraph, iter_leaves
 from chariots.pipelines.callbacks import PipelineCallback
@@ -35,7 +37,11 @@ class Pipeline(PipelineOp):
                        preference)
     :param input_schema: a JSON Schema the ``pipeline_input`` of a server call must match (checked
                          before any op runs, answered 400 naming the field; None: no check)
-    :raises PipelineError: (a ``ValueError``) if the graph is invalid, naming the node
+    :param batching: run concurrent server calls together (see :class:`~chariots.pipelines.Batching`):
+                     the pipeline then takes a list of rows and returns one answer per row
+                     (None: every call runs on its own)
+    :raises PipelineError: (a ``ValueError``) if the graph is invalid, naming the node, or if a
+                           pipeline that trains is batched
     """
 
     def __init__(
@@ -45,6 +51,7 @@ class Pipeline(PipelineOp):
         pipeline_callbacks: Optional[List[PipelineCallback]] = None,
         use_worker: Optional[bool] = None,
         input_schema: Optional[Dict[str, Any]] = None,
+        batching: Optional[Batching] = None,
     ):
         if not isinstance(name, str) or not name:
             raise PipelineError(f"a pipeline needs a non-empty string name, got {name!r}")
@@ -53,17 +60,42 @@ class Pipeline(PipelineOp):
         self.use_worker = use_worker
         self.input_schema = input_schema
         self._graph = build_graph(name, list(pipeline_nodes))
+        # held by a run that trains and by a save's snapshot: a save never reads an op mid-training
+        self._state_lock = threading.RLock()
         self._flat = FlatGraph(self)
         for node in self._graph.order:
             # a node records its op's lineage when running it trains it (or trains an op inside)
             node._records_lineage = node.op.trains if node.requires_runner else (
                 node.is_loadable and node.op.trains_when_run
             )
+        #: how concurrent server calls of this pipeline run together (None: each on its own)
+        self.batching = checked_batching(name, batching, self.trains)
 
     @property
     def name(self) -> str:
         """the name of the pipeline"""
         return self._name
+
+    @property
+    def state_lock(self) -> "threading.RLock":
+        """the lock a run that trains holds for its whole run, and a save or a staging holds while
+        it reads the states (version, bytes, lineage of each op, at one moment); snapshots of the
+        pipeline share it"""
+        return self._state_lock
+
+    def __copy__(self) -> "Pipeline":
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)  # a snapshot shares the graph's ops and the state lock
+        return clone
+
+    def __getstate__(self) -> Dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_state_lock", None)  # a lock is of its process: a job or a worker gets its own
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._state_lock = threading.RLock()
 
     @property
     def pipeline_nodes(self) -> List[BaseNode]:
@@ -299,6 +331,10 @@ class Pipeline(PipelineOp):
         """What a served generation of the pipeline names: the stored version of every stateful op,
         None for an op holding no state (see :meth:`chariots.serving.PipelinesService.load_pipeline`)."""
         return _persistence.generation_versions(self)
+
+    def stateful_ops(self) -> List[str]:
+        """The names of the pipeline's stateful ops (nested pipelines opened), in execution order."""
+        return [leaf.name for leaf in iter_leaves(self) if leaf.is_loadable]
 
     def unstored_states(self) -> List[str]:
         """The stateful ops holding a state the op store does not hold (set in Python, never saved)."""

@@ -45,7 +45,7 @@ _MAX_BACKOFF = 10.0
 def _check_complete(pipeline: "Pipeline", generation: "Generation") -> None:
     """Refuses a generation that does not name exactly this process's stateful ops (a process of
     another release, or a generation naming a subset): applying it would mix states."""
-    here = set(pipeline.generation_versions())
+    here = set(pipeline.stateful_ops())
     named = set(generation.versions)
     if here != named:
         missing, extra = sorted(here - named), sorted(named - here)

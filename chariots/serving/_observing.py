@@ -5,9 +5,12 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-from typing import Any, Dict, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
 
 from chariots._logging import short_version, version_changes
+
+if TYPE_CHECKING:
+    from chariots.pipelines import Batch
 
 __all__ = ["ServiceObserver"]
 
@@ -32,6 +35,7 @@ class ServiceObserver:
         self._known: Dict[str, Dict[str, Any]] = {}
         # the runs counter's labelled children, found once (labels() takes a lock each time)
         self._runs: Dict[tuple, Any] = {}
+        self._batches: Dict[str, Tuple[Any, Any]] = {}
         self._jobs: "collections.OrderedDict[str, str]" = collections.OrderedDict()
         self._lock = threading.Lock()
 
@@ -56,15 +60,25 @@ class ServiceObserver:
     # ------------------------------------------------------------------ events
 
     def ran(self, pipeline_name: str, versions: Optional[Mapping[str, Any]], duration: float,
-            error: Optional[BaseException] = None) -> None:
+            error: Optional[BaseException] = None, batch: Optional[Batch] = None) -> None:
         """A run in this process ended (``versions`` after it; None when it failed or could not
-        train, so there is nothing to compare)."""
+        train, so there is nothing to compare; ``batch``: the input of a batched run, whose calls
+        and rows are counted)."""
         if self._metrics is not None:
             key = (pipeline_name, "failed" if error is not None else "ok")
             counter = self._runs.get(key)
             if counter is None:
                 counter = self._runs[key] = self._metrics.runs.labels(*key)
             counter.inc()
+            if batch is not None:
+                histograms = self._batches.get(pipeline_name)
+                if histograms is None:
+                    metrics = self._metrics
+                    histograms = self._batches[pipeline_name] = (
+                        metrics.batch_calls.labels(pipeline_name), metrics.batch_rows.labels(pipeline_name)
+                    )
+                histograms[0].observe(batch.calls)
+                histograms[1].observe(batch.rows)
         if error is not None or versions is None:
             return
         with self._lock:
@@ -78,6 +92,12 @@ class ServiceObserver:
                 self._metrics.trainings.labels(pipeline_name).inc()
             logger.info("trained pipeline %r in %.3fs: %s", pipeline_name, duration, changes,
                         extra={"event": "train", "pipeline": pipeline_name, "duration": duration})
+
+    def overloaded(self, pipeline_name: str) -> None:
+        """A call of a batched pipeline was refused: it waited its ``max_latency_ms`` behind a full
+        queue (counted; the server logs the answer it sends)."""
+        if self._metrics is not None:
+            self._metrics.overloaded.labels(pipeline_name).inc()
 
     def loaded(self, pipeline_name: str, versions: Mapping[str, Any], duration: float) -> None:
         """A pipeline was loaded from the op store."""

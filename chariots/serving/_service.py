@@ -19,6 +19,7 @@ from chariots.pipelines import Pipeline
 from chariots.pipelines.callbacks import PipelineCallback
 from chariots.pipelines.runners import BaseRunner, SequentialRunner
 from chariots.serving import _generations
+from chariots.serving._batcher import Batcher, batch_rows, served_batcher
 from chariots.serving._contract import input_checker
 from chariots.serving._observing import ServiceObserver
 
@@ -71,12 +72,15 @@ class PipelinesService:
         self.observer = ServiceObserver(metrics=metrics)
         self.runner = runner or SequentialRunner()
         self.worker_pool = worker_pool
+        if worker_pool is not None and op_store_client is not None:
+            worker_pool.serve_app_of(op_store_client)  # one key for the jobs and the states they save
         self.use_workers = use_workers
         self.app = app if app is not None else self
         self._pipelines: Dict[str, Pipeline] = {}
         self._loaded: Dict[str, bool] = {}
         self._locks: Dict[str, threading.Lock] = {}
         self._input_checkers: Dict[str, Any] = {}
+        self._batchers: Dict[str, Batcher] = {}
         #: why the start-up load of a pipeline was refused (shown by readiness until a load works)
         self._refusals: Dict[str, str] = {}
         self.poll_interval = poll_interval
@@ -94,6 +98,8 @@ class PipelinesService:
             checker = input_checker(pipeline.name, pipeline.input_schema)
             if checker is not None:
                 self._input_checkers[pipeline.name] = checker
+            if pipeline.batching is not None:
+                self._batchers[pipeline.name] = served_batcher(pipeline, lambda: self.runner, self.observer)
 
     def start(self) -> None:
         """Loads every pipeline from the op store: the generation the last ``load`` recorded, else
@@ -195,9 +201,13 @@ class PipelinesService:
         """Runs a pipeline in this process and returns its response.
 
         A run that trains an op holds the pipeline's lock, so a save never reads an op half-way
-        through its training (its version, bytes and lineage stay one state).
+        through its training (its version, bytes and lineage stay one state). A batched pipeline's
+        call runs with the calls other threads make meanwhile (:mod:`chariots.serving._batcher`).
         """
         served = self.get_pipeline(pipeline_name)
+        batcher = self._batchers.get(pipeline_name)
+        if batcher is not None:
+            return batcher.respond(pipeline_input)
         if served.trains:
             with self._locks[pipeline_name]:
                 response = self._run(pipeline_name, served.snapshot(), pipeline_input)
@@ -227,12 +237,15 @@ class PipelinesService:
         """Runs a pipeline here or sends it to a worker, following the use-worker rules.
 
         :raises BadRequestError: if the pipeline declares an ``input_schema`` the input does not
-                                 match (before any op runs)
+                                 match, or is batched and the input is no list of rows (before any
+                                 op runs, whatever other calls run meanwhile)
         :raises ConfigError: if the call must go to a worker and there is no worker pool
         """
         pipeline = self.get_pipeline(pipeline_name)
         if self.generations is not None:
             self.generations.ensure_following()
+        if pipeline.batching is not None:
+            batch_rows(pipeline_name, pipeline_input)
         checker = self._input_checkers.get(pipeline_name)
         if checker is not None:
             checker(pipeline_input)

@@ -45,6 +45,14 @@ class BaseWorkerPool(abc.ABC):
         :returns: the job id that :meth:`get_pipeline_response_json_for_id` accepts
         """
 
+    def serve_app_of(self, op_store_client: Any) -> None:
+        """Called by a pipelines server given this pool and an op store: a pool whose keys were not
+        configured takes the op store's, so that its workers sign what they save with the keys
+        the server checks (the docs' defaults configure none). A custom pool may ignore it.
+
+        :param op_store_client: the server's op store client
+        """
+
     @abc.abstractmethod
     def get_pipeline_response_json_for_id(self, job_id: str) -> str:
         """Returns the JSON of the job's :class:`~chariots.pipelines.PipelineResponse`.

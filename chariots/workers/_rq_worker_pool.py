@@ -60,9 +60,10 @@ class RQWorkerPool(BaseWorkerPool):
     :param abandoned_job_timeout: seconds without a heartbeat after which a running job of the
                                   workers this pool spawns reads ``failed`` (at least 3)
     :param preload: modules the workers this pool spawns import before their first job
-    :param secret_key: the key signing job payloads and results in Redis (None:
-                       ``CHARIOTS_SECRET_KEY``, else the user's key file); workers need the same key,
-                       :meth:`spawn_worker` gives it to the workers it starts
+    :param secret_key: the key signing job payloads and results in Redis (None: the keys of the op
+                       store of the app the pool serves, else ``CHARIOTS_SECRET_KEY``, else the user's
+                       key file); workers need the same key, :meth:`spawn_worker` gives it to the
+                       workers it starts
     :param old_secret_keys: keys of earlier rotations, still accepted when reading
     """
 
@@ -79,6 +80,7 @@ class RQWorkerPool(BaseWorkerPool):
     ):
         _, rq = import_rq()
         self._serializer = SignedRQSerializer(KeySource(secret_key, old_secret_keys))
+        self._keys_configured = secret_key is not None
         heartbeat_settings(abandoned_job_timeout)  # fails early for a bound too short
         self._redis = redis if redis is not None else redis_connection(redis_kwargs or {})
         queue_kwargs = dict(queue_kwargs or {})
@@ -92,6 +94,14 @@ class RQWorkerPool(BaseWorkerPool):
         self.abandoned_job_timeout = abandoned_job_timeout
         self.preload = list(preload)
         self._workers: List[WorkerProcess] = []
+
+    def serve_app_of(self, op_store_client: Any) -> None:
+        """Takes the op store's keys when the pool was given none: the jobs it queues, the workers
+        it spawns and what they save are then signed with the keys the server checks."""
+        key_source = getattr(op_store_client, "key_source", None)
+        if self._keys_configured or not isinstance(key_source, KeySource):
+            return
+        self._serializer.key_source = key_source  # the queue holds this serializer: its jobs follow
 
     @property
     def redis(self) -> "Redis":

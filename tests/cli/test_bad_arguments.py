@@ -36,7 +36,8 @@ def test_op_store_with_a_missing_config_file(run_cli, tmp_path):
 def test_op_store_with_a_bad_config(run_cli, config_file):
     path = config_file("op_store:\n  saver_type: file-savr\n  saver_kwargs: {root_path: /tmp/x}\n")
     expected = (
-        "op_store.saver_type must be one of 'file-saver', 'google-storage-saver', got 'file-savr'; "
+        "op_store.saver_type must be one of 'file-saver', 'google-storage-saver', 's3-saver', 'fsspec-saver', "
+        "got 'file-savr'; "
         "did you mean 'file-saver'?"
     )
     assert_clean_failure(run_cli("op-store", "--config", path), 1, expected)

@@ -6,7 +6,7 @@ import time
 from typing import Any, Dict, Mapping, Optional, Union
 
 from chariots.pipelines.ops._base_op import BaseOp
-from chariots.versioning import Version, VersionType
+from chariots.versioning import Version, VersionType, canonical
 
 
 class LoadableOp(BaseOp):
@@ -55,19 +55,26 @@ class LoadableOp(BaseOp):
 
     def version_for_state(self, state_bytes: bytes) -> Version:
         """The version to save ``state_bytes`` under: :attr:`op_version` when the op's class
-        defines it, else the class version with a patch sub-version fed with the bytes' hash (the
-        same bytes, the same version)."""
+        defines it, else the class version whose ``training_update_version`` sub-version is fed
+        with the state's identity: the digest of its bytes and of the upstream graph its training
+        ran behind (the same bytes learnt behind another upstream are another state)."""
         if self.versions_itself:
             return self.op_version
-        digest = _digest(state_bytes)
-        if self._state_version is not None and self._state_bytes_hash == digest:
+        identity = self._identity(state_bytes)
+        if self._state_version is not None and self._state_bytes_hash == identity:
             return self._state_version
-        # the sub-version the class names changes with the bytes: their digest is the state's identity
         code = type(self).__version__
         parts = {"major": code.major, "minor": code.minor, "patch": code.patch}
         kind = VersionType(self.training_update_version).value
-        parts[kind] = hashlib.sha1(f"{parts[kind]}:{digest}".encode("ascii")).hexdigest()
+        parts[kind] = hashlib.sha1(f"{parts[kind]}:{identity}".encode("ascii")).hexdigest()
         return Version(parts["major"], parts["minor"], parts["patch"], creation_time=time.time())
+
+    def _identity(self, state_bytes: bytes) -> str:
+        """A state's identity: its bytes, and what its training ran behind when it recorded that."""
+        digest = hashlib.sha1(state_bytes)
+        if self.training_upstream:
+            digest.update(canonical(self.training_upstream).encode("utf-8"))
+        return digest.hexdigest()
 
     def current_version(self) -> Version:
         """The version of the state the op holds now: :attr:`op_version`, except for an op whose
@@ -103,9 +110,9 @@ class LoadableOp(BaseOp):
         :param upstream: the upstream graph it was trained behind
         """
         self._state_version = version
-        self._state_bytes_hash = _digest(state_bytes)
         self.training_lineage = dict(lineage) if lineage is not None else None
         self.training_upstream = upstream
+        self._state_bytes_hash = self._identity(state_bytes)
 
     _state_bytes_hash: Optional[str] = None
 
@@ -140,6 +147,3 @@ class LoadableOp(BaseOp):
         """Returns the op's state as bytes that :meth:`load` accepts."""
         raise NotImplementedError(f"{type(self).__name__} must override serialize()")
 
-
-def _digest(data: bytes) -> str:
-    return hashlib.sha1(data).hexdigest()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import collections
+import contextlib
 import heapq
 import threading
 from concurrent import futures
@@ -60,8 +61,10 @@ class BaseRunner(abc.ABC):
         :param pipeline_input: the value given to the nodes reading ``__pipeline_input__``
         :returns: the pipeline's output, if it has one
         """
-        output = self._run_graph(executor, pipeline, executor.put(pipeline_input), pipeline_input)
-        return executor.values([output])[0]
+        # a run that trains holds the pipeline's state lock: a save reads no op in mid-training
+        with pipeline.state_lock if pipeline.trains else contextlib.nullcontext():
+            output = self._run_graph(executor, pipeline, executor.put(pipeline_input), pipeline_input)
+            return executor.values([output])[0]
 
     def _run_graph(self, executor: "NodeExecutor", pipeline: "Pipeline", input_handle: Any,
                    input_value: Any = ...) -> Any:
