@@ -11,7 +11,8 @@ registries), not patches of RQ.
 
 RQ's own abandoned-job cleanup (``StartedJobRegistry.cleanup``) runs the failure callback a job's
 hash names, retries it as the hash says, and queues the jobs its dependents set names, through a
-plain ``Queue`` whatever the classes given: :func:`fail_abandoned_jobs` replaces it.
+plain ``Queue`` whatever the classes given: :func:`fail_abandoned_jobs` replaces it, in a
+worker's maintenance (:func:`clean_registries`) as in a server's fetch.
 
 Importing this module imports rq: the callers import it once the ``workers`` extra is known to
 be installed.
@@ -19,15 +20,18 @@ be installed.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, List, Optional
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from rq import worker_registration
 from rq.defaults import CALLBACK_TIMEOUT
 from rq.exceptions import AbandonedJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.queue import Queue
-from rq.registry import FailedJobRegistry, StartedJobRegistry
+from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 from rq.results import Result
-from rq.utils import current_timestamp
+from rq.utils import current_timestamp, now
 
 from chariots.errors import SignatureError
 from chariots.workers._job_fields import PIPELINE, keys_of, unseal_json
@@ -159,3 +163,32 @@ def fail_abandoned_jobs(queue: Queue) -> List[str]:
             pipeline.execute()
         failed.append(job_id)
     return failed
+
+
+def clean_registries(worker: Any) -> None:
+    """A worker's maintenance: RQ's ``Worker.clean_registries``, with the abandoned jobs failed by
+    :func:`fail_abandoned_jobs` rather than by RQ's cleanup (one worker at a time, under RQ's lock)."""
+    for queue in worker.queues:
+        if queue.acquire_maintenance_lock():
+            worker.log.info("Worker %s: cleaning registries for queue: %s", worker.name, queue.name)
+            fail_abandoned_jobs(queue)
+            FinishedJobRegistry(queue=queue).cleanup()
+            FailedJobRegistry(queue=queue).cleanup()
+            worker_registration.clean_worker_registry(queue)
+            queue.intermediate_queue.cleanup(worker, queue)
+            queue.release_maintenance_lock()
+    worker.last_cleaned_at = now()
+
+
+def subscribe_to_commands(worker: Any) -> None:
+    """Subscribes ``worker`` to RQ's command channel, polled every second: RQ polls it with a 60 s
+    timeout, and redis-py's stop waits for the poll to end, so a stopping worker (a burst one
+    whose queue is empty, one sent SIGTERM) could hang for up to 60 s."""
+    def channel_failed(error: BaseException, pubsub: Any, thread: Any) -> None:
+        if not isinstance(error, RedisConnectionError):
+            raise error
+        time.sleep(2.0)  # redis-py subscribes again once Redis is back
+
+    worker.pubsub = worker.connection.pubsub()
+    worker.pubsub.subscribe(**{worker.pubsub_channel_name: worker.handle_payload})
+    worker.pubsub_thread = worker.pubsub.run_in_thread(sleep_time=1, daemon=True, exception_handler=channel_failed)

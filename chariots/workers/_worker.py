@@ -126,12 +126,8 @@ def heartbeat_settings(abandoned_job_timeout: float) -> Dict[str, int]:
 
 
 def _worker_class():
-    redis_module, rq = import_rq()
-    from rq import worker_registration
-    from rq.registry import FailedJobRegistry, FinishedJobRegistry
-    from rq.utils import now
-
-    from chariots.workers._rq_classes import ChariotsJob, ChariotsQueue, fail_abandoned_jobs
+    _, rq = import_rq()
+    from chariots.workers._rq_classes import ChariotsJob, ChariotsQueue, clean_registries, subscribe_to_commands
 
     class ChariotsWorker(rq.Worker):
         """An RQ worker with short heartbeats, structured failures and modules imported once, that
@@ -144,8 +140,10 @@ def _worker_class():
 
         Its jobs and queues are :class:`~chariots.workers._rq_classes.ChariotsJob` and
         :class:`~chariots.workers._rq_classes.ChariotsQueue` (no callback, webhook, retry or
-        dependent that a job's hash names), and its maintenance fails abandoned jobs with
-        :func:`~chariots.workers._rq_classes.fail_abandoned_jobs` rather than RQ's cleanup.
+        dependent that a job's hash names), its maintenance fails abandoned jobs with
+        :func:`~chariots.workers._rq_classes.fail_abandoned_jobs` rather than RQ's cleanup, and it
+        polls RQ's command channel every second (see
+        :func:`~chariots.workers._rq_classes.subscribe_to_commands`).
         """
 
         job_class = ChariotsJob
@@ -188,17 +186,7 @@ def _worker_class():
             super().request_stop(signum, frame)
 
         def subscribe(self) -> None:
-            # RQ's command channel, polled every second: RQ polls it with a 60 s timeout, and
-            # redis-py's stop waits for the poll to end, so a stopping worker could hang 60 s
-            self.pubsub = self.connection.pubsub()
-            self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
-            self.pubsub_thread = self.pubsub.run_in_thread(sleep_time=1, daemon=True,
-                                                           exception_handler=self._command_channel_failed)
-
-        def _command_channel_failed(self, error: BaseException, pubsub: Any, thread: Any) -> None:
-            if not isinstance(error, redis_module.exceptions.ConnectionError):
-                raise error
-            time.sleep(2.0)  # redis-py subscribes again once Redis is back
+            subscribe_to_commands(self)
 
         def execute_job(self, job: Any, queue: Any) -> None:
             if self.preload_job_modules:
@@ -206,17 +194,7 @@ def _worker_class():
             super().execute_job(job, queue)
 
         def clean_registries(self) -> None:
-            # RQ's clean_registries, with the abandoned jobs failed by ours (see fail_abandoned_jobs)
-            for queue in self.queues:
-                if queue.acquire_maintenance_lock():
-                    self.log.info("Worker %s: cleaning registries for queue: %s", self.name, queue.name)
-                    fail_abandoned_jobs(queue)
-                    FinishedJobRegistry(queue=queue).cleanup()
-                    FailedJobRegistry(queue=queue).cleanup()
-                    worker_registration.clean_worker_registry(queue)
-                    queue.intermediate_queue.cleanup(self, queue)
-                    queue.release_maintenance_lock()
-            self.last_cleaned_at = now()
+            clean_registries(self)
 
     return ChariotsWorker
 
