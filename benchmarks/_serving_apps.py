@@ -23,7 +23,7 @@ from sklearn.linear_model import LogisticRegression
 
 from chariots import MLMode, Pipeline
 from chariots.nodes import Node
-from chariots.pipelines import Batching, PipelinesServer
+from chariots.pipelines import PipelinesServer
 from chariots.pipelines.ops import BaseOp
 from chariots.pipelines.runners import SequentialRunner
 from chariots.sklearn import SKSupervisedOp, SKUnsupervisedOp
@@ -60,7 +60,12 @@ class ToList(BaseOp):
 
 def _trained(model: str, batching: bool = False):
     """The prediction pipeline of a model, fitted, and its fitted estimators."""
-    policy = Batching() if batching else None
+    # the policy only when asked: an earlier release (serving.py --before) has no batching
+    options = {}
+    if batching:
+        from chariots.pipelines import Batching
+
+        options["batching"] = Batching()
     if model == "iris":
         pca, logistic = PCAOp(MLMode.FIT_PREDICT), LogisticOp(MLMode.FIT)
         SequentialRunner().run(Pipeline([
@@ -75,7 +80,7 @@ def _trained(model: str, batching: bool = False):
             Node(pred_pca, input_nodes=["__pipeline_input__"], output_nodes="x_pca"),
             Node(pred_logistic, input_nodes=["x_pca"], output_nodes="pred"),
             Node(ToList(), input_nodes=["pred"], output_nodes="__pipeline_output__"),
-        ], "pred", batching=policy)
+        ], "pred", **options)
         return pred, [pred_pca.model, pred_logistic.model]
     if model == "forest":
         forest = ForestOp(MLMode.FIT)
@@ -87,7 +92,7 @@ def _trained(model: str, batching: bool = False):
         pred = Pipeline([
             Node(pred_forest, input_nodes=["__pipeline_input__"], output_nodes="pred"),
             Node(ToList(), input_nodes=["pred"], output_nodes="__pipeline_output__"),
-        ], "pred", batching=policy)
+        ], "pred", **options)
         return pred, [pred_forest.model]
     raise ValueError(f"unknown model {model!r}: one of {MODELS}")
 

@@ -67,8 +67,9 @@ class Side:
     """One app under gunicorn on a free port."""
 
     def __init__(self, label: str, factory: str, workers: int, threads: int, worker_class: str,
-                 reuse_port: bool = False):
+                 reuse_port: bool = False, code: Optional[str] = None):
         self.label, self.factory = label, factory
+        self.code = code  # another release's package, imported before this checkout's (--before)
         self.workers, self.threads, self.worker_class = workers, threads, worker_class
         self.reuse_port = reuse_port
         self.port = _free_port()
@@ -80,7 +81,8 @@ class Side:
             [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
              "--threads", str(self.threads), "--worker-class", self.worker_class, "--log-level", "warning",
              *(["--reuse-port"] if self.reuse_port else []), f"benchmarks._serving_apps:{self.factory}"],
-            cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), start_new_session=True, stdout=log, stderr=log,
+            cwd=ROOT, env=dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [self.code, ROOT]))),
+            start_new_session=True, stdout=log, stderr=log,
         )
 
     def wait(self) -> None:
@@ -156,6 +158,18 @@ def _row(count: int, label: str, setting: str, result: Dict[str, float], base: D
             f"{result['errors']:>6.0f} {result['rps'] / base['rps']:>7.2f}x {result['p50'] / base['p50']:>6.2f}x")
 
 
+def export(ref: str, directory: str) -> str:
+    """The ``chariots`` package of commit ``ref``, extracted under ``directory``."""
+    os.makedirs(directory, exist_ok=True)
+    archive = subprocess.run(["git", "-C", ROOT, "archive", ref, "chariots"], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", directory], input=archive, check=True)
+    return directory
+
+
+#: the commit an earlier release's chariots side runs (--before), exported once
+BEFORE: Dict[str, str] = {}
+
+
 def sides_for(model: str) -> List[Side]:
     from benchmarks._serving_apps import _trained
     from chariots._serve import serving_settings
@@ -170,7 +184,8 @@ def sides_for(model: str) -> List[Side]:
              plain["worker_class"], plain["reuse_port"]),
         Side("batched", f"chariots_app({model!r}, batching=True)", batched["workers"], batched["threads"],
              batched["worker_class"], batched["reuse_port"]),
-    ]
+    ] + [Side(f"chariots@{ref[:7]}", f"chariots_app({model!r}, batching=False)", plain["workers"], plain["threads"],
+              plain["worker_class"], plain["reuse_port"], code=code) for ref, code in BEFORE.items()]
 
 
 def bench_http(models: List[str], connections: List[int], seconds: float, rounds: int) -> None:
@@ -275,8 +290,12 @@ if __name__ == "__main__":
     parser.add_argument("--models", default="forest,iris", help="comma-separated: forest, iris")
     parser.add_argument("--connections", type=_numbers, default=CONNECTIONS, help="e.g. 1,8,32,64")
     parser.add_argument("--jobs", type=int, default=300, help="jobs of the RQ comparison (0: skip it)")
+    parser.add_argument("--before", default=None,
+                        help="a commit whose chariots side runs beside this checkout's (the serving house: 1e41368)")
     arguments = parser.parse_args()
     sys.path.insert(0, ROOT)
+    if arguments.before:
+        BEFORE[arguments.before] = export(arguments.before, tempfile.mkdtemp(prefix="chariots-before-"))
     bench_http(arguments.models.split(","), list(arguments.connections), arguments.seconds, arguments.rounds)
     if arguments.jobs:
         bench_jobs(arguments.jobs)
